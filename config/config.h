@@ -118,6 +118,11 @@ struct cfg_errors {
  * problem is appended to errs (one message per problem, each naming the
  * option's flag and environment variable).  The caller frees *c with
  * cfg_free() and errs with cfg_errors_free() in both cases.
+ *
+ * *c is cleared on entry (free an earlier load first); errs must be zeroed
+ * (or hold earlier messages, which are kept).  With --help or --version
+ * only the command line is read: the return value then covers command-line
+ * problems only, and the other fields stay zero.
  */
 int	 cfg_load(struct cfg *c, int argc, char **argv, char **envp,
 	    struct cfg_errors *errs);
@@ -128,9 +133,20 @@ void	 cfg_errors_free(struct cfg_errors *errs);
 void	 cfg_usage(void *file);
 
 /*
+ * Print the effective configuration to the stream (a FILE *), one
+ * "key = value" line per option, then the clients and TTL overrides; for
+ * --check.  The API key is shown only as set or unset, client key hashes
+ * not at all.
+ */
+void	 cfg_dump(const struct cfg *c, void *file);
+
+/*
  * Load only the JSON file's clients and TTL overrides into *c, replacing
  * the ones there (for SIGHUP).  Returns 0 or -1 with errs filled and *c
  * unchanged.
+ *
+ * The file's other option values are checked as well (a bad one would
+ * stop the next start) but not applied: they need a restart.
  */
 int	 cfg_reload_file(struct cfg *c, struct cfg_errors *errs);
 
