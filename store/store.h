@@ -44,7 +44,8 @@ enum store_result {
 
 struct store_opts {
 	const char	*path;		/* file path, or ":memory:" */
-	const uint8_t	*key;		/* STORE_KEY_BYTES; copied */
+	const uint8_t	*key;		/* STORE_KEY_BYTES; copied (NULL with
+					 * ":memory:": a random key) */
 	const uint8_t	*old_key;	/* previous key during rotation, or NULL */
 	bool		 reset_on_key_mismatch;	/* quarantine and start empty */
 	int64_t		 max_entries;
@@ -110,6 +111,7 @@ void	 store_key_free(uint8_t *key);
  */
 int	 store_open(struct store **out, const struct store_opts *o, int64_t now,
 	    struct store_open_report *rep, char *why, size_t whylen);
+/* Checkpoint and close; free every reader first.  NULL is a no-op. */
 void	 store_close(struct store *s);
 
 /* A reader with its own connection; NULL on failure. */
@@ -126,14 +128,28 @@ int	 store_get(struct store_reader *r, const char *key, struct store_entry **out
 
 /* Insert or replace key.  tag (normally the secret id, may be "") is what
  * store_invalidate() matches.  e->meta must be filled.  Evicts least
- * recently used rows to stay within the bounds. */
+ * recently used rows to stay within the bounds.  (STORE_OK, STORE_ETOOBIG,
+ * STORE_EINVAL or STORE_EIO; bounds <= 0 in store_opts mean no bound.) */
 int	 store_put(struct store *s, const char *key, const char *tag,
 	    const struct store_entry *e);
 
 /* Record a read at now (batched by the caller; cheap). */
 int	 store_touch(struct store *s, const char *key, int64_t now);
 
-/* Drop one key. */
+/*
+ * Group writer calls into one transaction: store_begin, any number of
+ * store_touch (or other writer) calls, store_commit.  Each call stays
+ * atomic on its own; the batch saves a commit per call, which is what
+ * makes many touches cheap.  Both return STORE_OK; STORE_EINVAL for a
+ * nested begin or a commit without begin; store_commit returns STORE_EIO
+ * when the commit failed or SQLite rolled the batch back part-way (calls
+ * after such a rollback committed on their own).  store_close commits an
+ * open batch.  Writer thread only.
+ */
+int	 store_begin(struct store *s);
+int	 store_commit(struct store *s);
+
+/* Drop one key.  (STORE_OK, or STORE_ENOTFOUND when there was none.) */
 int	 store_delete(struct store *s, const char *key);
 
 /* Drop every row whose tag is `tag` (if non-NULL and non-empty) or whose
@@ -151,6 +167,7 @@ int	 store_maintain(struct store *s, int64_t now, int64_t idle_ttl_ms);
  * Up to max keys due for a background refresh at now: refresh_at <= now,
  * last_access >= now - idle_ttl_ms, not yet past stale_until.  Each key is
  * malloc'd; free with store_keys_free.  Returns the count, or -1.
+ * (*keys is NULL when the count is 0 or -1.)
  */
 int	 store_due_refreshes(struct store *s, int64_t now, int64_t idle_ttl_ms,
 	    char ***keys, int max);
