@@ -141,6 +141,10 @@ int	 route_from_key(struct route *r, const char *key);
  * recomputing key and target.  Used by authorization to narrow a list to
  * the caller's groups.  Returns 0, or -1 if r is not a list route or the
  * result would be too long.
+ * Only ROUTE_V2_LIST and ROUTE_V1_LIST take a groups= filter upstream;
+ * ROUTE_V1_LIST_TYPE gives -1.  Empty elements of `groups` are dropped,
+ * "" removes the filter, and an element that is not a valid id gives -1.
+ * On -1, *r is left unchanged.
  */
 int	 route_set_groups_filter(struct route *r, const char *groups);
 
@@ -155,5 +159,42 @@ int	 route_pct_encode(char *dst, size_t dstlen, const char *src);
 
 /* The route template for an op (for metrics), never NULL. */
 const char *route_op_template(enum route_op op);
+
+/* Like route_pct_decode(), but '+' decodes to a space, as in query strings
+ * and application/x-www-form-urlencoded bodies. */
+int	 route_form_decode(char *dst, size_t dstlen, const char *src, size_t len);
+
+/*
+ * The rules route_parse() applies to decoded values (also for config and
+ * authorization, which must agree with them):
+ *   route_valid_id:   1..ROUTE_ID_MAX characters of A-Z a-z 0-9 . _ -,
+ *                     and not "." or "..";
+ *   route_valid_type: one of the nine SM secret types (arbitrary, ...,
+ *                     username_password);
+ *   route_valid_name: 1..ROUTE_NAME_MAX bytes of route_valid_text() without
+ *                     '/', and not "." or "..";
+ *   route_valid_text: s[0..len) is well-formed UTF-8 holding no C0 or C1
+ *                     control character and no DEL.
+ */
+bool	 route_valid_id(const char *s);
+bool	 route_valid_type(const char *s);
+bool	 route_valid_name(const char *s);
+bool	 route_valid_text(const char *s, size_t len);
+
+/*
+ * Canonicalise the raw query (len bytes, still encoded, without the '?') of
+ * a list route: op is ROUTE_V2_LIST, ROUTE_V1_LIST or ROUTE_V1_LIST_TYPE.
+ * Parameters are decoded ('+' is a space), checked against the op's allowed
+ * set and value rules, and written sorted by name with values re-encoded by
+ * route_pct_encode() (comma lists keep their order, lose empty elements and
+ * keep literal ','); parameters whose value is empty are left out.
+ * Returns the canonical query's length (0 when empty) with canon (size
+ * canonlen) and the decoded groups= value in groups (size groupslen, ""
+ * when absent) filled; or -1 with *err filled (400; 414 when too long).
+ * canon, groups and *err are cleared on entry.
+ */
+int	 route_canon_query(enum route_op op, const char *raw, size_t len,
+	    char *canon, size_t canonlen, char *groups, size_t groupslen,
+	    struct route_error *err);
 
 #endif
