@@ -11,7 +11,7 @@ want=(build-essential cmake pkg-config ca-certificates curl
       libsodium-dev libssl-dev zlib1g-dev libcmocka-dev sqlite3)
 case "${1:-}" in
 test)
-	want+=(clang libclang-rt-dev valgrind prometheus openssl)
+	want+=(clang libclang-rt-dev valgrind prometheus openssl python3-yaml)
 	command -v node >/dev/null 2>&1 || want+=(nodejs)
 	command -v npm >/dev/null 2>&1 || want+=(npm)
 	# Some images ship kubectl from another source; Debian's would clash.
