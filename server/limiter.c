@@ -6,6 +6,7 @@
 #include "server/limiter.h"
 
 #include <stdlib.h>
+#include <string.h>
 
 int
 limiter_init(struct limiter *l, int rate, int64_t window_ms)
@@ -14,12 +15,17 @@ limiter_init(struct limiter *l, int rate, int64_t window_ms)
 	if (rate < 1)
 		rate = 1;
 	l->starts = calloc((size_t)rate, sizeof(*l->starts));
-	if (l->starts == NULL)
+	l->seqs = calloc((size_t)rate, sizeof(*l->seqs));
+	if (l->starts == NULL || l->seqs == NULL) {
+		free(l->starts);
+		free(l->seqs);
+		l->starts = NULL;
+		l->seqs = NULL;
 		return -1;
+	}
 	l->max_rate = rate;
 	l->eff_rate = rate;
 	l->window_ms = window_ms;
-	l->head = 0;
 	l->total = 0;
 	l->paused_until = 0;
 	l->last_penalty = INT64_MIN / 2;
@@ -31,18 +37,43 @@ void
 limiter_cleanup(struct limiter *l)
 {
 	free(l->starts);
+	free(l->seqs);
 	l->starts = NULL;
+	l->seqs = NULL;
 }
 
-/* The k-th most recent start (k >= 1); only valid when k <= total. */
+/*
+ * The k-th latest start time among those remembered (k <= remembered).
+ * Corrections move starts later out of insertion order, so this is a
+ * selection; k is the rate (small), and it runs only when a job waits.
+ */
 static int64_t
-kth_recent(const struct limiter *l, int k)
+kth_latest(const struct limiter *l, int k)
 {
-	int idx = l->head - k;
+	int64_t top[64], *buf = top, v, result;
+	int n = l->total < l->max_rate ? (int)l->total : l->max_rate, i, j, have = 0;
 
-	while (idx < 0)
-		idx += l->max_rate;
-	return l->starts[idx];
+	if (k > 64) {
+		buf = malloc((size_t)k * sizeof(*buf));
+		if (buf == NULL)
+			return INT64_MAX / 2;	/* refuse to start rather than overrun */
+	}
+	/* Keep the k largest in descending order. */
+	for (i = 0; i < n; i++) {
+		v = l->starts[i];
+		if (have == k && v <= buf[k - 1])
+			continue;
+		j = have < k ? have++ : k - 1;
+		while (j > 0 && buf[j - 1] < v) {
+			buf[j] = buf[j - 1];
+			j--;
+		}
+		buf[j] = v;
+	}
+	result = buf[k - 1];
+	if (buf != top)
+		free(buf);
+	return result;
 }
 
 int64_t
@@ -53,19 +84,42 @@ limiter_next_start(const struct limiter *l, int64_t now)
 	if (l->paused_until > t)
 		t = l->paused_until;
 	if (l->total >= l->eff_rate) {
-		int64_t free_at = kth_recent(l, l->eff_rate) + l->window_ms;
+		int64_t free_at = kth_latest(l, l->eff_rate) + l->window_ms;
 		if (free_at > t)
 			t = free_at;
 	}
 	return t;
 }
 
-void
+int64_t
 limiter_record(struct limiter *l, int64_t now)
 {
-	l->starts[l->head] = now;
-	l->head = (l->head + 1) % l->max_rate;
-	l->total++;
+	int i, slot = 0;
+
+	/* Remember the latest max_rate starts by time: replace the earliest. */
+	if (l->total < l->max_rate) {
+		slot = (int)l->total;
+	} else {
+		for (i = 1; i < l->max_rate; i++)
+			if (l->starts[i] < l->starts[slot])
+				slot = i;
+	}
+	l->starts[slot] = now;
+	l->seqs[slot] = l->total;
+	return l->total++;
+}
+
+void
+limiter_correct(struct limiter *l, int64_t seq, int64_t sent)
+{
+	int i, n = l->total < l->max_rate ? (int)l->total : l->max_rate;
+
+	for (i = 0; i < n; i++)
+		if (l->seqs[i] == seq) {
+			if (sent > l->starts[i])
+				l->starts[i] = sent;
+			return;
+		}
 }
 
 void
@@ -103,13 +157,10 @@ limiter_tick(struct limiter *l, int64_t now)
 int
 limiter_in_window(const struct limiter *l, int64_t now)
 {
-	int n = 0;
-	int64_t k, have = l->total < l->max_rate ? l->total : l->max_rate;
+	int i, n = 0, have = l->total < l->max_rate ? (int)l->total : l->max_rate;
 
-	for (k = 1; k <= have; k++) {
-		if (kth_recent(l, (int)k) <= now - l->window_ms)
-			break;
-		n++;
-	}
+	for (i = 0; i < have; i++)
+		if (l->starts[i] > now - l->window_ms && l->starts[i] <= now)
+			n++;
 	return n;
 }

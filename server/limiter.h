@@ -1,8 +1,7 @@
 /*
  * limiter: at most `rate` upstream request starts in any rolling window.
  *
- * The limiter remembers the start times of the last `rate` requests in a
- * ring.  A new start is allowed at `now` when the eff-th most recent start
+ * The limiter remembers the latest `rate` start times.  A new start is allowed at `now` when the eff-th latest start
  * (eff = the current effective rate) lies at least window + margin in the
  * past.  That makes "no more than eff starts in any window" hold exactly,
  * for any arrival pattern, while still allowing a burst of eff starts into
@@ -29,8 +28,8 @@ struct limiter {
 	int	 max_rate;		/* configured rate */
 	int	 eff_rate;		/* current effective rate, 1..max_rate */
 	int64_t	 window_ms;		/* window + safety margin */
-	int64_t	*starts;		/* ring of the last max_rate start times */
-	int	 head;			/* next slot to write */
+	int64_t	*starts;		/* the latest max_rate start times */
+	int64_t	*seqs;			/* their sequence numbers */
 	int64_t	 total;			/* starts recorded so far */
 	int64_t	 paused_until;		/* no starts before this (Retry-After) */
 	int64_t	 last_penalty;		/* time of the last 429 */
@@ -44,8 +43,17 @@ void	 limiter_cleanup(struct limiter *l);
 /* The earliest time >= now at which a start is allowed. */
 int64_t	 limiter_next_start(const struct limiter *l, int64_t now);
 
-/* Record a start at now (the caller checked limiter_next_start). */
-void	 limiter_record(struct limiter *l, int64_t now);
+/* Record a start at now (the caller checked limiter_next_start).  Returns
+ * the start's sequence number, for limiter_correct(). */
+int64_t	 limiter_record(struct limiter *l, int64_t now);
+
+/*
+ * The request recorded as seq actually left at `sent` (later than its
+ * recorded start when the thread or connection setup was slow).  Moving
+ * the record later keeps the window honest at the upstream, which counts
+ * arrivals, not our decisions.  Ignored once seq has left the ring.
+ */
+void	 limiter_correct(struct limiter *l, int64_t seq, int64_t sent);
 
 /* An upstream 429 at now, asking to wait retry_after_ms (0 if absent). */
 void	 limiter_penalize(struct limiter *l, int64_t now, int64_t retry_after_ms);

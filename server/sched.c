@@ -24,6 +24,7 @@
 #include "api/smerr.h"
 #include "config/config.h"
 #include "server/log.h"
+#include "server/metrics.h"
 #include "store/store.h"
 
 #define DEADLINE_SCAN_MS	50
@@ -143,6 +144,31 @@ push_key(struct sched *s, enum inbox_kind kind, const char *key, int64_t when)
 	it->when = when;
 	memcpy(it->key, key, len + 1);
 	inbox_push(s, it);
+}
+
+void
+sched_set_ttls(struct sched *s, struct cfg *fresh)
+{
+	struct inbox_item *it = calloc(1, sizeof(*it) + 1);
+
+	if (it == NULL) {
+		cfg_free(fresh);
+		free(fresh);
+		return;
+	}
+	it->kind = INBOX_TTLS;
+	it->cfg = fresh;
+	inbox_push(s, it);
+}
+
+static void
+install_ttls(struct sched *s, struct cfg *fresh)
+{
+	if (s->ttl_cfg != NULL) {
+		cfg_free(s->ttl_cfg);
+		free(s->ttl_cfg);
+	}
+	s->ttl_cfg = fresh;
 }
 
 void
@@ -295,6 +321,7 @@ sched_enqueue(struct sched *s, struct job *j, bool front)
 	}
 	q->njobs++;
 	s->queued_total++;
+	j->where = JOB_QUEUED;
 }
 
 /* Take the next job of a class, round robin across clients; NULL if none. */
@@ -323,6 +350,7 @@ sched_dequeue(struct sched *s, int prio)
 		q->cursor = c;
 	}
 	j->next = NULL;
+	j->where = JOB_NOWHERE;
 	q->njobs--;
 	s->queued_total--;
 	return j;
@@ -349,6 +377,7 @@ unqueue(struct sched *s, struct job *j)
 			c->tail = t;
 		}
 		j->next = NULL;
+		j->where = JOB_NOWHERE;
 		q->njobs--;
 		s->queued_total--;
 		break;
@@ -386,6 +415,8 @@ sched_answer(struct sched *s, struct job *j, struct sched_result *r)
 			w->cache_state = CACHE_BYPASS;
 		else
 			w->cache_state = first ? CACHE_MISS : CACHE_COALESCED;
+		if (w->cache_state == CACHE_COALESCED)
+			metrics_coalesced();
 		first = false;
 		w->done(w);
 	}
@@ -437,8 +468,46 @@ backlog_retry_after(struct sched *s)
 	return secs > 60 ? 60 : (int)secs;
 }
 
-static void
-accept_waiter(struct sched *s, struct sched_waiter *w, int64_t now)
+/*
+ * The HTTP thread missed the cache, but an answer may have landed since
+ * (a flight that ended between its lookup and now).  Serve that rather
+ * than asking upstream again.  Returns true when w was answered.
+ */
+static bool
+answer_from_store(struct sched *s, struct sched_waiter *w)
+{
+	struct store_entry *e = NULL;
+	struct sched_result *r;
+	enum store_freshness f;
+
+	if (s->reader == NULL || store_get(s->reader, w->route->key, &e) != STORE_OK)
+		return false;
+	f = store_classify(&e->meta, sched_wall_ms());
+	if (f != STORE_FRESH && f != STORE_REFRESH) {
+		store_entry_free(e);
+		return false;
+	}
+	r = result_new(e->status, e->content_type, e->body, e->body_len);
+	if (r != NULL) {
+		free(r->secret_id);
+		free(r->group_id);
+		r->secret_id = strdup(e->secret_id != NULL ? e->secret_id : "");
+		r->group_id = strdup(e->group_id != NULL ? e->group_id : "");
+	}
+	store_entry_free(e);
+	if (r == NULL || r->secret_id == NULL || r->group_id == NULL) {
+		sched_result_release(r);
+		return false;
+	}
+	w->outcome = SCHED_ANSWER;
+	w->cache_state = CACHE_HIT;
+	w->result = r;
+	w->done(w);
+	return true;
+}
+
+void
+sched_accept_waiter(struct sched *s, struct sched_waiter *w, int64_t now)
 {
 	const struct route *r = w->route;
 	struct job *j;
@@ -454,16 +523,23 @@ accept_waiter(struct sched *s, struct sched_waiter *w, int64_t now)
 			w->next = j->waiters;
 			j->waiters = w;
 			j->nwaiters++;
-			if (j->prio == SCHED_PRIO_REFRESH && !j->started) {
-				/* A client now waits for it: promote. */
-				unqueue(s, j);
+			if (j->prio == SCHED_PRIO_REFRESH) {
+				/* A client now waits for it: promote.  A queued job
+				 * moves to the client class; a delayed or running one
+				 * keeps its place and retries as a client job. */
+				bool queued = j->where == JOB_QUEUED;
+				if (queued)
+					unqueue(s, j);
 				j->prio = SCHED_PRIO_CLIENT;
 				snprintf(j->client, sizeof(j->client), "%s", w->client);
-				sched_enqueue(s, j, false);
+				if (queued)
+					sched_enqueue(s, j, false);
 			}
 			return;
 		}
 	}
+	if (coalesce && answer_from_store(s, w))
+		return;
 	if (s->queued_total >= s->cfg->queue_max) {
 		give_up(w, 429, "too_many_requests",
 		    "The proxy's upstream queue is full; retry later.",
@@ -502,8 +578,8 @@ accept_waiter(struct sched *s, struct sched_waiter *w, int64_t now)
 	sched_enqueue(s, j, false);
 }
 
-static void
-accept_refresh(struct sched *s, const char *key, int64_t now)
+void
+sched_accept_refresh(struct sched *s, const char *key, int64_t now)
 {
 	struct route r;
 	struct job *j;
@@ -517,6 +593,7 @@ accept_refresh(struct sched *s, const char *key, int64_t now)
 	j = sched_job_for_route(&r, "GET", SCHED_PRIO_REFRESH, "refresh");
 	if (j == NULL)
 		return;
+	j->refresh = true;
 	j->queued_at = now;
 	if (strmap_put(s->by_key, key, j) != 0) {
 		sched_job_free(s, j);
@@ -539,13 +616,16 @@ drain_inbox(struct sched *s, int64_t now)
 		next = it->next;
 		switch (it->kind) {
 		case INBOX_SUBMIT:
-			accept_waiter(s, it->w, now);
+			sched_accept_waiter(s, it->w, now);
 			break;
 		case INBOX_REFRESH:
-			accept_refresh(s, it->key, now);
+			sched_accept_refresh(s, it->key, now);
 			break;
 		case INBOX_TOUCH:
 			strmap_put(s->touches, it->key, (void *)(intptr_t)it->when);
+			break;
+		case INBOX_TTLS:
+			install_ttls(s, it->cfg);
 			break;
 		}
 		free(it);
@@ -586,6 +666,7 @@ scan_client_queue(struct sched *s, struct pq *q, struct cq *c, int64_t now)
 			*pp = j->next;
 			q->njobs--;
 			s->queued_total--;
+			j->where = JOB_NOWHERE;
 			sched_job_free(s, j);
 			continue;
 		}
@@ -594,8 +675,8 @@ scan_client_queue(struct sched *s, struct pq *q, struct cq *c, int64_t now)
 	}
 }
 
-static void
-scan_deadlines(struct sched *s, int64_t now)
+void
+sched_scan_deadlines(struct sched *s, int64_t now)
 {
 	int p;
 	struct job *j, **pp;
@@ -657,6 +738,7 @@ release_delayed(struct sched *s, int64_t now)
 	while ((j = *pp) != NULL) {
 		if (j->not_before <= now) {
 			*pp = j->next;
+			j->where = JOB_NOWHERE;
 			sched_enqueue(s, j, true);
 		} else {
 			if (j->not_before < next_wake)
@@ -669,8 +751,8 @@ release_delayed(struct sched *s, int64_t now)
 
 /* ---- starting jobs ---- */
 
-static struct job *
-next_job(struct sched *s)
+struct job *
+sched_next_job(struct sched *s)
 {
 	int p;
 
@@ -702,14 +784,14 @@ start_jobs(struct sched *s, int64_t now)
 		t = limiter_next_start(&s->limiter, now);
 		if (t > now)
 			return t;
-		j = next_job(s);
+		j = sched_next_job(s);
 		if (j == NULL)
 			return INT64_MAX;
 		if (s->breaker_until != 0) {
 			j->probe = true;
 			s->probe_inflight = true;
 		}
-		limiter_record(&s->limiter, now);
+		j->limiter_seq = limiter_record(&s->limiter, now);
 		if (xfer_start(s, j, now) != 0) {
 			sched_answer_error(s, j, 503, "service_unavailable",
 			    "The proxy could not start an upstream request.", 1);
@@ -737,7 +819,7 @@ housekeeping(struct sched *s, int64_t now)
 	int64_t wall = sched_wall_ms();
 
 	if (now >= s->next_deadline_scan) {
-		scan_deadlines(s, now);
+		sched_scan_deadlines(s, now);
 		limiter_tick(&s->limiter, now);
 		s->next_deadline_scan = now + DEADLINE_SCAN_MS;
 	}
@@ -759,7 +841,7 @@ housekeeping(struct sched *s, int64_t now)
 			n = store_due_refreshes(s->store, wall,
 			    s->cfg->idle_ttl_s * 1000, &keys, room);
 			for (i = 0; i < n; i++)
-				accept_refresh(s, keys[i], now);
+				sched_accept_refresh(s, keys[i], now);
 			if (n > 0)
 				store_keys_free(keys, n);
 		}
@@ -901,6 +983,8 @@ sched_new(const struct cfg *cfg, struct store *store)
 	    (long)(cfg->rate_limit * 2 > 8 ? cfg->rate_limit * 2 : 8));
 	s->token_form = token_form(cfg->api_key != NULL ? cfg->api_key : "",
 	    &s->token_form_len);
+	if (store != NULL)
+		s->reader = store_reader_new(store);
 	if (s->token_form == NULL) {
 		sched_free(s);
 		return NULL;
@@ -948,14 +1032,20 @@ sched_free(struct sched *s)
 	sched_stop(s);
 	for (it = s->inbox_head; it != NULL; it = next) {
 		next = it->next;
+		if (it->kind == INBOX_TTLS && it->cfg != NULL) {
+			cfg_free(it->cfg);
+			free(it->cfg);
+		}
 		free(it);
 	}
+	install_ttls(s, NULL);
 	if (s->token_easy != NULL) {
 		curl_multi_remove_handle(s->multi, s->token_easy);
 		curl_easy_cleanup(s->token_easy);
 	}
 	buf_free(&s->token_resp);
 	token_form_free(s->token_form);
+	store_reader_free(s->reader);
 	token_cleanup(&s->token);
 	if (s->by_key != NULL)
 		strmap_filter(s->by_key, free_job_value, NULL);

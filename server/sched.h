@@ -113,6 +113,10 @@ void	 sched_touch(struct sched *s, const char *key, int64_t now_wall);
 
 void	 sched_result_release(struct sched_result *r);
 
+/* Use fresh's TTLs and TTL overrides from now on (SIGHUP); the scheduler
+ * takes ownership of fresh (a cfg_load()ed struct from calloc). */
+void	 sched_set_ttls(struct sched *s, struct cfg *fresh);
+
 /* Jobs waiting and in flight (for /readyz and metrics; any thread). */
 struct sched_stats {
 	int64_t	 queued[SCHED_NPRIO];

@@ -66,8 +66,11 @@ struct job {
 	int64_t			 queued_at;
 	uint64_t		 epoch_at_start;
 	uint64_t		 token_gen;
+	int64_t			 limiter_seq;	/* this attempt's limiter record */
 	bool			 started;
 	bool			 probe;
+	enum { JOB_NOWHERE, JOB_QUEUED, JOB_DELAYED, JOB_INFLIGHT } where;
+	bool			 refresh;	/* began as a background refresh */
 
 	/* Transfer. */
 	CURL			*easy;
@@ -90,19 +93,22 @@ struct pq {
 	int64_t		 njobs;
 };
 
-enum inbox_kind { INBOX_SUBMIT, INBOX_REFRESH, INBOX_TOUCH };
+enum inbox_kind { INBOX_SUBMIT, INBOX_REFRESH, INBOX_TOUCH, INBOX_TTLS };
 
 struct inbox_item {
 	struct inbox_item	*next;
 	enum inbox_kind		 kind;
 	struct sched_waiter	*w;
+	struct cfg		*cfg;		/* INBOX_TTLS */
 	int64_t			 when;
 	char			 key[];
 };
 
 struct sched {
 	const struct cfg	*cfg;
+	struct cfg		*ttl_cfg;	/* reloaded TTLs, or NULL: cfg's */
 	struct store		*store;
+	struct store_reader	*reader;	/* the scheduler thread's own */
 	pthread_t		 thread;
 	bool			 running;
 	atomic_bool		 stopping;
@@ -147,6 +153,12 @@ struct sched {
 /* sched.c */
 void	 sched_enqueue(struct sched *s, struct job *j, bool front);
 struct job *sched_dequeue(struct sched *s, int prio);
+/* The next job to start: the highest class first, round robin inside. */
+struct job *sched_next_job(struct sched *s);
+/* Inbox handlers, exposed for unit tests (scheduler thread). */
+void	 sched_accept_waiter(struct sched *s, struct sched_waiter *w, int64_t now);
+void	 sched_accept_refresh(struct sched *s, const char *key, int64_t now);
+void	 sched_scan_deadlines(struct sched *s, int64_t now);
 void	 sched_job_free(struct sched *s, struct job *j);
 void	 sched_answer_error(struct sched *s, struct job *j, int status,
 	    const char *code, const char *message, int retry_after_s);

@@ -24,6 +24,7 @@
 
 #include "config/config.h"
 #include "server/log.h"
+#include "server/metrics.h"
 #include "server/respinfo.h"
 #include "store/store.h"
 
@@ -170,6 +171,9 @@ xfer_start(struct sched *s, struct job *j, int64_t now)
 	j->easy = e;
 	e = NULL;
 	j->started = true;
+	j->where = JOB_INFLIGHT;
+	if (j->attempts == 0)
+		metrics_queue_wait((double)(now - j->queued_at) / 1000.0);
 	j->started_at = now;
 	j->attempts++;
 	j->token_gen = s->token.generation;
@@ -197,6 +201,7 @@ detach(struct sched *s, struct job *j)
 	curl_easy_cleanup(j->easy);
 	j->easy = NULL;
 	j->started = false;
+	j->where = JOB_NOWHERE;
 	s->inflight--;
 	if (j->inflight_prev != NULL)
 		j->inflight_prev->inflight_next = j->inflight_next;
@@ -213,6 +218,39 @@ delay(struct sched *s, struct job *j, int64_t until)
 	j->not_before = until;
 	j->next = s->delayed;
 	s->delayed = j;
+	j->where = JOB_DELAYED;
+}
+
+/*
+ * Upstream failed for now: waiters holding a stale copy get it at once
+ * (stale-if-error) instead of waiting for retries.  A job nobody waits
+ * for any more carries on as a background refresh.
+ */
+static void
+release_stale_waiters(struct sched *s, struct job *j)
+{
+	struct sched_waiter *w, *next, *keep = NULL;
+
+	for (w = j->waiters; w != NULL; w = next) {
+		next = w->next;
+		if (w->has_stale) {
+			w->next = NULL;
+			w->outcome = SCHED_USE_STALE;
+			w->cache_state = CACHE_STALE;
+			w->result = NULL;
+			j->nwaiters--;
+			w->done(w);
+		} else {
+			w->next = keep;
+			keep = w;
+		}
+	}
+	j->waiters = keep;
+	if (j->nwaiters == 0 && j->cacheable && j->prio != SCHED_PRIO_REFRESH) {
+		j->prio = SCHED_PRIO_REFRESH;
+		snprintf(j->client, sizeof(j->client), "refresh");
+	}
+	(void)s;
 }
 
 /* Earliest deadline among j's waiters (INT64_MAX when none). */
@@ -291,13 +329,16 @@ jittered_backoff(int attempt)
 	return base / 2 + (int64_t)randombytes_uniform((uint32_t)base);
 }
 
-/* Retry j after a failure if its waiters can afford it; else fail it. */
+/* Retry j after a failure if its waiters can afford it; else fail it.
+ * upstream_answer (may be NULL) is what upstream said; waiters without a
+ * stale copy get it when the retries run out. */
 static void
 retry_or_fail(struct sched *s, struct job *j, int64_t now, int status,
     const char *code, const char *msg, struct sched_result *upstream_answer)
 {
 	int64_t at = now + jittered_backoff(j->attempts);
 
+	release_stale_waiters(s, j);
 	if (j->attempts < SCHED_MAX_ATTEMPTS && at < earliest_deadline(j) &&
 	    !atomic_load(&s->stopping)) {
 		delay(s, j, at);
@@ -305,23 +346,9 @@ retry_or_fail(struct sched *s, struct job *j, int64_t now, int status,
 			sched_result_release(upstream_answer);
 		return;
 	}
+	if (j->refresh || j->nwaiters == 0)
+		metrics_refresh(0);
 	if (upstream_answer != NULL) {
-		/* Stale copies win; the others get upstream's own answer. */
-		struct sched_waiter *w, *next, *keep = NULL;
-		for (w = j->waiters; w != NULL; w = next) {
-			next = w->next;
-			if (w->has_stale) {
-				w->next = NULL;
-				w->outcome = SCHED_USE_STALE;
-				w->cache_state = CACHE_STALE;
-				w->result = NULL;
-				w->done(w);
-			} else {
-				w->next = keep;
-				keep = w;
-			}
-		}
-		j->waiters = keep;
 		sched_answer(s, j, upstream_answer);
 		sched_result_release(upstream_answer);
 		return;
@@ -365,6 +392,7 @@ cache_answer(struct sched *s, struct job *j, const struct sched_result *r,
     const struct respinfo *info)
 {
 	struct store_entry e;
+	const struct cfg *tc = s->ttl_cfg != NULL ? s->ttl_cfg : s->cfg;
 	int64_t ttl_s, max_stale_s, neg_s, wall = sched_wall_ms();
 	const char *tag;
 	int rc;
@@ -372,7 +400,7 @@ cache_answer(struct sched *s, struct job *j, const struct sched_result *r,
 	if (j->epoch_at_start != s->inval_epoch)
 		return;		/* a write raced this read: do not keep it */
 	memset(&e, 0, sizeof(e));
-	cfg_ttls_for(s->cfg, info->group_id[0] ? info->group_id : NULL,
+	cfg_ttls_for(tc, info->group_id[0] ? info->group_id : NULL,
 	    info->secret_type[0] ? info->secret_type :
 	    (j->route_type[0] ? j->route_type : NULL), &ttl_s, &max_stale_s, &neg_s);
 	e.meta.kind = j->kind;
@@ -381,7 +409,7 @@ cache_answer(struct sched *s, struct job *j, const struct sched_result *r,
 		max_stale_s = 0;
 		e.meta.kind |= ROUTE_KIND_NEGATIVE;
 	} else if (j->kind & ROUTE_KIND_LIST) {
-		ttl_s = s->cfg->list_ttl_s;
+		ttl_s = tc->list_ttl_s;
 	}
 	if (ttl_s <= 0)
 		return;
@@ -396,8 +424,10 @@ cache_answer(struct sched *s, struct job *j, const struct sched_result *r,
 	e.body_len = r->body_len;
 	tag = e.secret_id;
 	rc = store_put(s->store, j->key, tag, &e);
-	if (rc != STORE_OK && rc != STORE_ETOOBIG)
+	if (rc != STORE_OK && rc != STORE_ETOOBIG) {
+		metrics_cache_write_error();
 		log_kv(LOG_WARN, "cache write failed", "route", j->tmpl, NULL);
+	}
 }
 
 /* Non-idempotent answer: the first waiter keeps it; every other waiter
@@ -456,6 +486,16 @@ xfer_done(struct sched *s, CURL *easy, CURLcode code, int64_t now)
 	/* curl owns ct until the handle goes away in detach(). */
 	snprintf(ctype, sizeof(ctype), "%s", ct != NULL ? ct : "application/json");
 	curl_easy_getinfo(easy, CURLINFO_RETRY_AFTER, &retry_after);
+	metrics_upstream_request(j->op, code == CURLE_OK ? (int)status : 0,
+	    (double)(now - j->started_at) / 1000.0);
+	{
+		/* Tell the limiter when the request really left. */
+		curl_off_t pre_us = 0;
+		if (curl_easy_getinfo(easy, CURLINFO_PRETRANSFER_TIME_T, &pre_us) == CURLE_OK &&
+		    pre_us > 0)
+			limiter_correct(&s->limiter, j->limiter_seq,
+			    j->started_at + (int64_t)(pre_us / 1000));
+	}
 	detach(s, j);
 	if (j->probe)
 		s->probe_inflight = false;
@@ -490,11 +530,14 @@ xfer_done(struct sched *s, CURL *easy, CURLcode code, int64_t now)
 		return;
 	}
 	if (status == 429) {
+		int64_t at = now + (retry_after > 0 ? (int64_t)retry_after * 1000 : 1000);
+
 		limiter_penalize(&s->limiter, now, (int64_t)retry_after * 1000);
 		log_kv(LOG_WARN, "upstream rate limited the proxy", "route", j->tmpl, NULL);
-		if (now + (retry_after > 0 ? retry_after * 1000 : 1000) < earliest_deadline(j) ||
-		    (j->prio == SCHED_PRIO_REFRESH && j->nwaiters == 0)) {
-			delay(s, j, now + (retry_after > 0 ? retry_after * 1000 : 1000));
+		release_stale_waiters(s, j);
+		if (j->nwaiters > 0 ? at < earliest_deadline(j) :
+		    j->attempts < SCHED_MAX_ATTEMPTS) {
+			delay(s, j, at);
 			return;
 		}
 	}
@@ -544,6 +587,8 @@ xfer_done(struct sched *s, CURL *easy, CURLcode code, int64_t now)
 			memset(&info, 0, sizeof(info));
 		cache_answer(s, j, r, &info);
 	}
+	if (j->refresh && j->nwaiters == 0)
+		metrics_refresh(status < 500);
 	if (r->secret_id == NULL || r->group_id == NULL) {
 		sched_result_release(r);
 		sched_answer_error(s, j, 503, "service_unavailable", "The proxy is out of memory.", 1);

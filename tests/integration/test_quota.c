@@ -1,0 +1,207 @@
+/*
+ * The scheduler against the fake upstream at its real 20-per-second limit:
+ * a storm of distinct misses never exceeds the quota and never draws a
+ * 429; a burst for one secret costs one upstream call; upstream 429s and
+ * outages are covered by stale copies; refresh-ahead keeps hot entries
+ * fresh without clients waiting.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "tests/integration/harness.h"
+#include "tests/integration/harness_fake.h"
+
+struct storm {
+	const char	*base;
+	int		 ok;
+	int		 bad;
+	int		 spread;	/* distinct secrets */
+	pthread_mutex_t	 lock;
+};
+
+static void
+storm_one(void *arg, int i)
+{
+	struct storm *st = arg;
+	struct http_resp r;
+	char url[300];
+
+	snprintf(url, sizeof(url), "%s/api/v2/secrets/00000000-0000-4000-8000-%012d",
+	    st->base, st->spread > 0 ? i % st->spread : 0);
+	if (http_get(url, &r) == 0 && r.status == 200) {
+		pthread_mutex_lock(&st->lock);
+		st->ok++;
+		pthread_mutex_unlock(&st->lock);
+	} else {
+		pthread_mutex_lock(&st->lock);
+		st->bad++;
+		pthread_mutex_unlock(&st->lock);
+		fprintf(stderr, "request %d: status %ld %s\n", i, r.status, r.body ? r.body : "");
+	}
+	http_resp_free(&r);
+}
+
+static void
+test_storm_stays_under_quota(void **state)
+{
+	struct fake *f = fake_start(NULL, "--generate 300");
+	struct proxy_opts o = { 0 };
+	struct storm st = { 0 };
+	struct proxy *p;
+	long long t0, took;
+
+	(void)state;
+	assert_non_null(f);
+	o.upstream = fake_url(f);
+	p = proxy_start(&o);
+	assert_non_null(p);
+	usleep(200000);		/* let the proxy fetch its token */
+	fake_ctl(f, "POST", "/__fake/reset");
+	st.base = p->url;
+	st.spread = 300;
+	pthread_mutex_init(&st.lock, NULL);
+	t0 = harness_now_ms();
+	harness_parallel(60, 300, storm_one, &st);
+	took = harness_now_ms() - t0;
+	fprintf(stderr, "300 misses from 60 clients: %lld ms, upstream max in window %d, 429s %d\n",
+	    took, fake_max_in_window(f), fake_count_429(f));
+	assert_int_equal(st.ok, 300);
+	assert_int_equal(st.bad, 0);
+	assert_true(fake_max_in_window(f) <= 20);
+	assert_int_equal(fake_count_429(f), 0);
+	assert_int_equal(fake_count(f, "GET", "/api/v2/secrets/"), 300);
+	/* Using the quota: 300 calls at 20/s need about 15 s, not much more. */
+	assert_true(took < 17500);
+	assert_int_equal(proxy_stop(p), 0);
+	proxy_free(p);
+	fake_stop(f);
+}
+
+static void
+test_burst_for_one_secret_costs_one_call(void **state)
+{
+	struct fake *f = fake_start(NULL, "--generate 5");
+	struct proxy_opts o = { 0 };
+	struct storm st = { 0 };
+	struct proxy *p;
+
+	(void)state;
+	assert_non_null(f);
+	o.upstream = fake_url(f);
+	p = proxy_start(&o);
+	assert_non_null(p);
+	assert_int_equal(fake_ctl(f, "POST", "/__fake/latency?ms=300"), 200);
+	st.base = p->url;
+	st.spread = 0;		/* everyone asks for secret 0 */
+	pthread_mutex_init(&st.lock, NULL);
+	harness_parallel(200, 200, storm_one, &st);
+	assert_int_equal(st.ok, 200);
+	assert_int_equal(fake_count(f, "GET",
+	    "/api/v2/secrets/00000000-0000-4000-8000-000000000000"), 1);
+	assert_int_equal(proxy_stop(p), 0);
+	proxy_free(p);
+	fake_stop(f);
+}
+
+/* GET every generated secret; all must be 200 and served as `want`. */
+static void
+read_all(const struct proxy *p, int n, const char *want)
+{
+	int i;
+
+	for (i = 0; i < n; i++) {
+		struct http_resp r;
+		char url[300];
+
+		snprintf(url, sizeof(url), "%s/api/v2/secrets/00000000-0000-4000-8000-%012d",
+		    p->url, i);
+		assert_int_equal(http_get(url, &r), 0);
+		if (r.status != 200)
+			fail_msg("secret %d: %ld %s", i, r.status, r.body);
+		if (want != NULL)
+			assert_string_equal(r.cache, want);
+		http_resp_free(&r);
+	}
+}
+
+static void
+test_stale_covers_429_and_outage(void **state)
+{
+	struct fake *f = fake_start(NULL, "--generate 10");
+	struct proxy_opts o = { 0 };
+	const char *args[] = { "--ttl", "1", "--deadline-ms", "3000", NULL };
+	struct proxy *p;
+
+	(void)state;
+	assert_non_null(f);
+	o.upstream = fake_url(f);
+	o.args = args;
+	p = proxy_start(&o);
+	assert_non_null(p);
+	read_all(p, 10, "miss");
+	/* Upstream throttles from now on, so background refreshes fail too
+	 * and every entry goes stale. */
+	assert_int_equal(fake_ctl(f, "POST", "/__fake/error?status=429&count=-1&retry_after=1"), 200);
+	usleep(1300000);
+	read_all(p, 10, "stale");
+	assert_int_equal(fake_ctl(f, "POST", "/__fake/error?status=0"), 200);
+	assert_int_equal(fake_ctl(f, "POST", "/__fake/down"), 200);
+	read_all(p, 10, "stale");
+	assert_int_equal(fake_ctl(f, "POST", "/__fake/up"), 200);
+	assert_int_equal(proxy_stop(p), 0);
+	proxy_free(p);
+	fake_stop(f);
+}
+
+static void
+test_refresh_ahead_keeps_hits(void **state)
+{
+	struct fake *f = fake_start(NULL, "--generate 3");
+	struct proxy_opts o = { 0 };
+	const char *args[] = { "--ttl", "2", NULL };
+	struct proxy *p;
+	long long until;
+	int rounds = 0;
+
+	(void)state;
+	assert_non_null(f);
+	o.upstream = fake_url(f);
+	o.args = args;
+	p = proxy_start(&o);
+	assert_non_null(p);
+	read_all(p, 3, "miss");
+	until = harness_now_ms() + 5000;
+	while (harness_now_ms() < until) {
+		read_all(p, 3, "hit");	/* clients never wait */
+		usleep(100000);
+		rounds++;
+	}
+	/* Five seconds at a 2 s TTL: each secret was refreshed in the background. */
+	assert_true(fake_count(f, "GET", "/api/v2/secrets/00000000-0000-4000-8000-000000000000") >= 3);
+	assert_true(rounds > 10);
+	assert_int_equal(proxy_stop(p), 0);
+	proxy_free(p);
+	fake_stop(f);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_burst_for_one_secret_costs_one_call),
+		cmocka_unit_test(test_stale_covers_429_and_outage),
+		cmocka_unit_test(test_refresh_ahead_keeps_hits),
+		cmocka_unit_test(test_storm_stays_under_quota),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
