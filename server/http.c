@@ -33,6 +33,7 @@
 #include "api/route.h"
 #include "api/smerr.h"
 #include "config/config.h"
+#include "server/auth.h"
 #include "server/http_int.h"
 #include "server/log.h"
 #include "server/metrics.h"
@@ -50,8 +51,8 @@ static _Atomic int64_t refresh_asked[REFRESH_SLOTS];
 
 static _Thread_local struct store_reader *tl_reader;
 
-static struct store_reader *
-reader_for_thread(struct http *h)
+struct store_reader *
+http_reader(struct http *h)
 {
 	struct reader_node *n;
 
@@ -251,7 +252,7 @@ static enum MHD_Result
 serve_cacheable(struct req *q)
 {
 	struct http *h = q->h;
-	struct store_reader *rd = reader_for_thread(h);
+	struct store_reader *rd = http_reader(h);
 	struct store_entry *e = NULL;
 	int64_t now_wall;
 	int rc;
@@ -434,6 +435,7 @@ completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 		    "client", q->client, NULL);
 	}
 	http_audit(q);
+	auth_release(q->policy);
 	if (q->stale != NULL)
 		store_entry_free(q->stale);
 	if (q->waiter.result != NULL)
@@ -500,16 +502,28 @@ start_daemon(struct http *h, const char *host, int port, bool admin, int threads
 	}
 	if (ai->ai_family == AF_INET6)
 		flags |= MHD_USE_IPv6;
-	d = MHD_start_daemon(flags, 0, NULL, NULL, handle, admin ? &h->admin_tag : NULL,
-	    MHD_OPTION_SOCK_ADDR, ai->ai_addr,
-	    MHD_OPTION_THREAD_POOL_SIZE, (unsigned int)threads,
-	    MHD_OPTION_URI_LOG_CALLBACK, uri_log, h,
-	    MHD_OPTION_NOTIFY_COMPLETED, completed, h,
-	    MHD_OPTION_UNESCAPE_CALLBACK, no_unescape, NULL,
-	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)120,
-	    MHD_OPTION_CONNECTION_LIMIT, (unsigned int)8192,
-	    MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned int)1024,
-	    MHD_OPTION_END);
+	{
+		struct MHD_OptionItem tls[8];
+		size_t ntls = 0;
+
+		memset(tls, 0, sizeof(tls));
+		if (!admin && h->tls_cert != NULL) {
+			flags |= MHD_USE_TLS;
+			ntls = http_tls_options(h, tls, sizeof(tls) / sizeof(tls[0]) - 1);
+		}
+		tls[ntls].option = MHD_OPTION_END;
+		d = MHD_start_daemon(flags, 0, NULL, NULL, handle, admin ? &h->admin_tag : NULL,
+		    MHD_OPTION_SOCK_ADDR, ai->ai_addr,
+		    MHD_OPTION_THREAD_POOL_SIZE, (unsigned int)threads,
+		    MHD_OPTION_URI_LOG_CALLBACK, uri_log, h,
+		    MHD_OPTION_NOTIFY_COMPLETED, completed, h,
+		    MHD_OPTION_UNESCAPE_CALLBACK, no_unescape, NULL,
+		    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)120,
+		    MHD_OPTION_CONNECTION_LIMIT, (unsigned int)8192,
+		    MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned int)1024,
+		    MHD_OPTION_ARRAY, tls,
+		    MHD_OPTION_END);
+	}
 	freeaddrinfo(ai);
 	if (d == NULL) {
 		snprintf(why, whylen, "cannot listen on %s:%d (in use, or not a local address?)",
@@ -537,6 +551,12 @@ http_start(struct http *h, char *why, size_t whylen)
 			return -1;
 	}
 	return 0;
+}
+
+int
+http_reload_tls(struct http *h, char *why, size_t whylen)
+{
+	return http_tls_reload(h, why, whylen);
 }
 
 int

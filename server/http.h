@@ -38,6 +38,9 @@ void	 http_quiesce(struct http *h);
 /* Requests currently being handled (including suspended ones). */
 int64_t	 http_inflight(const struct http *h);
 void	 http_stop(struct http *h);
+/* Re-read TLS certificate and key (SIGHUP); 0 or -1 with why filled (the
+ * old ones stay). */
+int	 http_reload_tls(struct http *h, char *why, size_t whylen);
 void	 http_free(struct http *h);
 
 #endif

@@ -23,6 +23,7 @@ struct store_reader;
 struct store_entry;
 struct auth;
 struct auth_client;
+struct auth_policy;
 
 struct reader_node {
 	struct reader_node	*next;
@@ -65,6 +66,9 @@ struct req {
 	char			 peer[64];
 	char			 client[64];	/* authenticated name, or the peer */
 	const struct auth_client *who;		/* NULL without auth */
+	struct auth_policy	*policy;	/* holds who; released at the end */
+	bool			 audit;		/* an SM API call: audit it */
+	char			 known_group[ROUTE_ID_MAX + 1];
 	const char		*tmpl;
 	struct route		 route;
 	uint8_t			*body;
@@ -79,6 +83,8 @@ struct req {
 };
 
 /* http.c */
+/* This pool thread's store reader (opened on first use), or NULL. */
+struct store_reader *http_reader(struct http *h);
 enum MHD_Result http_send_bytes(struct req *q, int status, const char *ctype,
 	    const void *body, size_t len, int retry_after_s);
 enum MHD_Result http_send_error(struct req *q, int status, const char *code,
@@ -97,8 +103,16 @@ enum MHD_Result http_authorize_and_send_entry(struct req *q, struct store_entry 
 enum MHD_Result http_authorize_and_send_result(struct req *q, struct sched_result *r);
 void	 http_audit(struct req *q);
 
-/* http_tls.c */
+/*
+ * http_tls.c: HTTPS for the main listener.  http_tls_load reads the
+ * certificate and key named in the configuration (and sets h->tls_cert
+ * when TLS is on); http_tls_options fills libmicrohttpd options for
+ * MHD_OPTION_ARRAY and returns how many; http_tls_reload re-reads the
+ * files (SIGHUP) so new handshakes use them while open connections go on.
+ */
 int	 http_tls_load(struct http *h, char *why, size_t whylen);
+size_t	 http_tls_options(struct http *h, struct MHD_OptionItem *items, size_t max);
+int	 http_tls_reload(struct http *h, char *why, size_t whylen);
 void	 http_tls_free(struct http *h);
 
 #endif

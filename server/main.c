@@ -162,6 +162,40 @@ check_only(const struct cfg *cfg)
 	return 0;
 }
 
+/*
+ * SIGHUP: load the whole configuration again; if it is good, new clients,
+ * policies and TTL overrides take effect and TLS files are re-read.  Other
+ * options need a restart.  A bad file changes nothing.
+ */
+static void
+reload(int argc, char **argv, struct auth *auth, struct sched *sched,
+    struct http *http)
+{
+	struct cfg *fresh = calloc(1, sizeof(*fresh));
+	struct cfg_errors errs = { NULL, 0 };
+	char why[512];
+	size_t i;
+
+	if (fresh == NULL)
+		return;
+	if (cfg_load(fresh, argc, argv, environ, &errs) != 0) {
+		for (i = 0; i < errs.n; i++)
+			log_kv(LOG_ERROR, "reload rejected; keeping the running configuration",
+			    "problem", errs.msgs[i], NULL);
+		cfg_errors_free(&errs);
+		cfg_free(fresh);
+		free(fresh);
+		return;
+	}
+	cfg_errors_free(&errs);
+	auth_reload(auth, fresh);
+	sched_set_ttls(sched, fresh);	/* takes fresh */
+	if (http_reload_tls(http, why, sizeof(why)) != 0)
+		log_kv(LOG_ERROR, "TLS reload failed; keeping the old certificate",
+		    "reason", why, NULL);
+	log_kv(LOG_INFO, "configuration reloaded", NULL);
+}
+
 static void
 drain(struct http *h, const struct cfg *cfg)
 {
@@ -260,7 +294,7 @@ main(int argc, char **argv)
 		if (sigwait(&sigs, &sig) != 0)
 			continue;
 		if (sig == SIGHUP) {
-			auth_reload(auth, &cfg);
+			reload(argc, argv, auth, sched, http);
 			continue;
 		}
 		break;
