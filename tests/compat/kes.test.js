@@ -343,7 +343,7 @@ function kes429Suite(auth) {
 }
 
 for (const auth of AUTH_MODES) {
-  const skip = authEnabled(auth) ? false : `auth ${auth}: set SMPROXY_COMPAT_AUTH=${auth} to run`;
+  const skip = authEnabled(auth) ? false : `auth ${auth}: SMPROXY_COMPAT_AUTH excludes ${auth}`;
   describe(`KES v1 SDK through smproxy [auth ${auth}]`, { skip }, () => kesSuite(auth));
   describe(`KES v1 SDK, upstream 429 [auth ${auth}]`, { skip }, () => kes429Suite(auth));
 }

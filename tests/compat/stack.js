@@ -26,12 +26,11 @@ const UPSTREAM_API_KEY = 'demo-upstream-key';
 const START_TIMEOUT_MS = 15000;
 const STOP_TIMEOUT_MS = 10000;
 
-// The auth mode the suite runs in: SMPROXY_COMPAT_AUTH=local switches the
-// 'local' variants on.
+// The auth modes the suite runs in: both by default; SMPROXY_COMPAT_AUTH
+// (a comma list, e.g. "local") picks a subset.
 const AUTH_MODES = ['none', 'local'];
 function authEnabled(auth) {
-  if (auth === 'none') return true;
-  return (process.env.SMPROXY_COMPAT_AUTH || '').split(',').includes(auth);
+  return (process.env.SMPROXY_COMPAT_AUTH || 'none,local').split(',').includes(auth);
 }
 
 function findBinary(envName, name) {

@@ -210,6 +210,6 @@ function v2Suite(auth) {
 }
 
 for (const auth of AUTH_MODES) {
-  const skip = authEnabled(auth) ? false : `auth ${auth}: set SMPROXY_COMPAT_AUTH=${auth} to run`;
+  const skip = authEnabled(auth) ? false : `auth ${auth}: SMPROXY_COMPAT_AUTH excludes ${auth}`;
   describe(`SM v2 through smproxy [auth ${auth}]`, { skip }, () => v2Suite(auth));
 }
