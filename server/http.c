@@ -20,6 +20,7 @@
 #include "server/http.h"
 
 #include <arpa/inet.h>
+#include <stdarg.h>
 #include <microhttpd.h>
 #include <netdb.h>
 #include <pthread.h>
@@ -450,6 +451,27 @@ completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 	atomic_fetch_sub(&h->inflight, 1);
 }
 
+/* libmicrohttpd's own messages (handshake failures, resource limits) go
+ * through the log as debug lines, in the same format as the rest. */
+static void
+mhd_log(void *cls, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
+
+static void
+mhd_log(void *cls, const char *fmt, va_list ap)
+{
+	char msg[512];
+	size_t n;
+
+	(void)cls;
+	if (!log_enabled(LOG_DEBUG))
+		return;
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	n = strlen(msg);
+	while (n > 0 && (msg[n - 1] == '\n' || msg[n - 1] == '\r'))
+		msg[--n] = '\0';
+	log_kv(LOG_DEBUG, "http server", "detail", msg, NULL);
+}
+
 /* Keep the raw target: we decode it ourselves (Go and Node differ). */
 static size_t
 no_unescape(void *cls, struct MHD_Connection *c, char *s)
@@ -513,8 +535,9 @@ start_daemon(struct http *h, const char *host, int port, bool admin, int threads
 		}
 		tls[ntls].option = MHD_OPTION_END;
 		d = MHD_start_daemon(flags, 0, NULL, NULL, handle, admin ? &h->admin_tag : NULL,
+		    MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
 		    MHD_OPTION_SOCK_ADDR, ai->ai_addr,
-		    MHD_OPTION_THREAD_POOL_SIZE, (unsigned int)threads,
+		    MHD_OPTION_THREAD_POOL_SIZE, (unsigned int)(threads > 1 ? threads : 0),
 		    MHD_OPTION_URI_LOG_CALLBACK, uri_log, h,
 		    MHD_OPTION_NOTIFY_COMPLETED, completed, h,
 		    MHD_OPTION_UNESCAPE_CALLBACK, no_unescape, NULL,

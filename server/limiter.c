@@ -50,7 +50,7 @@ limiter_cleanup(struct limiter *l)
 static int64_t
 kth_latest(const struct limiter *l, int k)
 {
-	int64_t top[64], *buf = top, v, result;
+	int64_t top[64] = { 0 }, *buf = top, v, result;
 	int n = l->total < l->max_rate ? (int)l->total : l->max_rate, i, j, have = 0;
 
 	if (k > 64) {
@@ -70,7 +70,7 @@ kth_latest(const struct limiter *l, int k)
 		}
 		buf[j] = v;
 	}
-	result = buf[k - 1];
+	result = have == k ? buf[k - 1] : INT64_MIN / 2;	/* fewer starts than k */
 	if (buf != top)
 		free(buf);
 	return result;

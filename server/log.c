@@ -182,6 +182,9 @@ log_kv(enum log_level level, const char *msg, ...)
 }
 
 static void
+logf_(enum log_level level, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
+
+static void
 logf_(enum log_level level, const char *fmt, va_list ap)
 {
 	struct line l;

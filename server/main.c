@@ -175,6 +175,7 @@ reload(int argc, char **argv, struct auth *auth, struct sched *sched,
 	struct cfg_errors errs = { NULL, 0 };
 	char why[512];
 	size_t i;
+	bool fresh_has_tls;
 
 	if (fresh == NULL)
 		return;
@@ -188,11 +189,14 @@ reload(int argc, char **argv, struct auth *auth, struct sched *sched,
 		return;
 	}
 	cfg_errors_free(&errs);
+	fresh_has_tls = fresh->tls_cert_file != NULL;
 	auth_reload(auth, fresh);
 	sched_set_ttls(sched, fresh);	/* takes fresh */
 	if (http_reload_tls(http, why, sizeof(why)) != 0)
 		log_kv(LOG_ERROR, "TLS reload failed; keeping the old certificate",
 		    "reason", why, NULL);
+	else if (fresh_has_tls)
+		log_kv(LOG_INFO, "TLS certificate reloaded", NULL);
 	log_kv(LOG_INFO, "configuration reloaded", NULL);
 }
 

@@ -47,6 +47,10 @@ static const char *const api_extra_keys[] = {
 
 static int
 fail(int rc, char *err, size_t errlen, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+static int
+fail(int rc, char *err, size_t errlen, const char *fmt, ...)
 {
 	va_list ap;
 

@@ -333,7 +333,6 @@ check_matrix(const char *phase)
 {
 	json_t *s;
 	size_t i, k, ci;
-	char path[600];
 
 	json_array_foreach(json_object_get(fixtures, "secrets"), i, s) {
 		const char *id = json_string_value(json_object_get(s, "id"));
@@ -357,10 +356,9 @@ check_matrix(const char *phase)
 				struct http_resp r;
 				long got = call(&clients[ci], "GET", routes[k], NULL, &r);
 
-				snprintf(path, sizeof(path), "%s", routes[k]);
 				if (got != want)
 					fail_msg("%s: client %s GET %s: %ld, want %ld",
-					    phase, clients[ci].name, path, got, want);
+					    phase, clients[ci].name, routes[k], got, want);
 				if (want == 403)
 					assert_true(is_sm_error(&r, 403));
 				http_resp_free(&r);
