@@ -29,7 +29,7 @@ fake_url="http://127.0.0.1:$(cat "$state/fake.port")"
 
 listen=${SMPROXY_LISTEN:-127.0.0.1:8080}
 proxy=http://$listen
-id=$(sed -n 's/.*"id": *"\([0-9a-f-]\{36\}\)".*"name": *"db-creds".*/\1/p' tests/fake/fixtures/default.json | head -1)
+id=$(grep -B1 '"name": "db-creds"' tests/fake/fixtures/default.json | sed -n 's/.*"id": *"\([0-9a-f-]*\)".*/\1/p')
 id=${id:-<secret id>}
 cat <<TXT
 
