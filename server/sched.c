@@ -824,8 +824,13 @@ housekeeping(struct sched *s, int64_t now)
 		s->next_deadline_scan = now + DEADLINE_SCAN_MS;
 	}
 	if (now >= s->next_touch_flush) {
-		if (strmap_count(s->touches) > 0)
+		if (strmap_count(s->touches) > 0) {
+			/* One transaction for the whole batch. */
+			bool tx = store_begin(s->store) == STORE_OK;
 			strmap_filter(s->touches, flush_one_touch, s);
+			if (tx)
+				store_commit(s->store);
+		}
 		s->next_touch_flush = now + TOUCH_FLUSH_MS;
 	}
 	if (now >= s->next_refresh_scan) {

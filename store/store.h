@@ -14,6 +14,12 @@
  * Subkeys are derived from the 32-byte master key with crypto_kdf; keys
  * live in sodium_malloc memory; decrypted buffers are wiped before free.
  *
+ * In front of SQLite sits the hot index: recently read or written rows,
+ * still sealed, in a sharded in-memory hash table, so that a cache hit
+ * costs one decryption and no SQLite call.  It only ever holds rows the
+ * database committed, and every write that commits updates or drops the
+ * rows it changed (store_mem.c); callers do not see it.
+ *
  * Time: every function that decides freshness takes `now`, wall-clock
  * milliseconds since the epoch (entries outlive the process).
  *
@@ -51,6 +57,9 @@ struct store_opts {
 	int64_t		 max_entries;
 	int64_t		 max_bytes;	/* sum of sealed blob sizes */
 	int64_t		 max_entry_bytes;
+	int64_t		 mem_max_bytes;	/* hot index budget in sealed bytes,
+					 * also capped by max_bytes: 0 means
+					 * 256 MiB, < 0 no hot index */
 };
 
 /* What happened while opening, for the caller to log once. */
@@ -119,10 +128,11 @@ struct store_reader *store_reader_new(struct store *s);
 void	 store_reader_free(struct store_reader *r);
 
 /*
- * Look up key.  On STORE_OK *out is the caller's; free with
- * store_entry_free.  A row that fails to open is reported as
- * STORE_ECORRUPT (and is dropped by the writer later).  *out is NULL on
- * every other result.
+ * Look up key, in the hot index first, then in SQLite.  On STORE_OK *out
+ * is the caller's; free with store_entry_free.  A row that fails to open
+ * is reported as STORE_ECORRUPT (it leaves the hot index at once; the
+ * writer drops the database row later if it fails there too).  *out is
+ * NULL on every other result.
  */
 int	 store_get(struct store_reader *r, const char *key, struct store_entry **out);
 

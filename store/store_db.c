@@ -27,7 +27,9 @@
  * statement with STORE_EIO, and a row that does not authenticate is
  * dropped).
  *
- * Statements are prepared once per connection and reused.
+ * Statements are prepared once per connection and reused.  Every DELETE
+ * returns the k of each row it removes, so that the hot index drops
+ * exactly the rows the database dropped (store_memlog.c).
  *
  * Thread rules: db_open_writer/db_close_writer in the main thread;
  * db_open_reader in any thread (the connection is then that thread's).
@@ -56,17 +58,18 @@ static const char *const writer_sql[W__COUNT] = {
 	    "(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
 	[W_TOUCH] = "UPDATE entries SET last_access = ?2 "
 	    "WHERE k = ?1 AND last_access < ?2",
-	[W_DELETE] = "DELETE FROM entries WHERE k = ?1 RETURNING size",
-	[W_DELETE_ID] = "DELETE FROM entries WHERE id = ?1 RETURNING size",
+	[W_DELETE] = "DELETE FROM entries WHERE k = ?1 RETURNING size, k",
+	[W_DELETE_ID] = "DELETE FROM entries WHERE id = ?1 RETURNING size, k",
 	[W_INVAL_TAG] = "DELETE FROM entries WHERE tag IN (?1, ?2) "
-	    "RETURNING size",
+	    "RETURNING size, k",
 	[W_INVAL_KIND] = "DELETE FROM entries WHERE id IN (SELECT id FROM "
-	    "entries WHERE (kind & ?1) != 0) RETURNING size",
+	    "entries WHERE (kind & ?1) != 0) RETURNING size, k",
 	[W_LRU_OLDEST] = "SELECT id FROM entries WHERE id IS NOT ?1 "
 	    "ORDER BY last_access, fetched_at LIMIT 1",
 	[W_EXPIRE] = "DELETE FROM entries WHERE stale_until <= ?1 "
-	    "RETURNING size",
-	[W_IDLE] = "DELETE FROM entries WHERE last_access < ?1 RETURNING size",
+	    "RETURNING size, k",
+	[W_IDLE] = "DELETE FROM entries WHERE last_access < ?1 "
+	    "RETURNING size, k",
 	[W_DUE] = "SELECT " ROW_COLUMNS ", id FROM entries WHERE refresh_at <= ?1 "
 	    "AND last_access >= ?2 AND stale_until > ?1 "
 	    "ORDER BY refresh_at LIMIT ?3",
@@ -75,7 +78,7 @@ static const char *const writer_sql[W__COUNT] = {
 	[W_SAVEPOINT] = "SAVEPOINT store_op",
 	[W_RELEASE] = "RELEASE store_op",
 	[W_ROLLBACK_TO] = "ROLLBACK TO store_op",
-	[W_BEGIN] = "BEGIN",
+	[W_BEGIN] = "BEGIN IMMEDIATE",
 	[W_COMMIT] = "COMMIT",
 	[W_ROLLBACK] = "ROLLBACK",
 	[W_META_SET] = "INSERT OR REPLACE INTO meta(name, value) VALUES (?1, ?2)",
@@ -526,13 +529,17 @@ db_run(sqlite3_stmt *st)
 }
 
 int
-db_run_delete(sqlite3_stmt *st, struct store_delta *d)
+db_run_delete(struct store *s, sqlite3_stmt *st)
 {
 	int rc;
 
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		d->entries--;
-		d->bytes -= sqlite3_column_int64(st, 0);
+		s->op.entries--;
+		s->op.bytes -= sqlite3_column_int64(st, 0);
+		/* The index holds only well-formed rows. */
+		if (sqlite3_column_type(st, 1) == SQLITE_BLOB &&
+		    sqlite3_column_bytes(st, 1) == STORE_HASH_BYTES)
+			memlog_drop(s, sqlite3_column_blob(st, 1));
 	}
 	sqlite3_reset(st);
 	sqlite3_clear_bindings(st);

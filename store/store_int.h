@@ -2,9 +2,10 @@
  * store_int.h: what the files of store/ share and nobody else needs.
  *
  * The public contract is store.h; this header holds the layout of struct
- * store and struct store_reader, the key ring, the sealed-row codec and the
- * SQLite plumbing.  Tests may include it to reach the writer's connection
- * (store_writer_db) for fault injection; nothing outside store/ and its
+ * store and struct store_reader, the key ring, the sealed-row codec, the
+ * hot index and the SQLite plumbing.  Tests may include it to reach the
+ * writer's connection (store_writer_db) for fault injection and the hot
+ * index through the store_mem_* hooks; nothing outside store/ and its
  * tests should.
  */
 #ifndef SMPROXY_STORE_INT_H
@@ -152,6 +153,77 @@ int	 row_bind(sqlite3_stmt *st, const uint8_t k[STORE_HASH_BYTES],
 	    int64_t last_access, int64_t key_id, const uint8_t *blob,
 	    size_t blob_len);
 
+/* ---- the hot index (store_mem.c) ------------------------------------- */
+
+struct store_mem;
+struct mem_entry;
+
+/*
+ * An empty index bounded by max_entries (<= 0: by bytes only) and by the
+ * smaller of max_bytes (<= 0: none) and budget (0: the default, 256 MiB)
+ * sealed bytes.  NULL when budget < 0 (no index) or out of memory.
+ */
+struct store_mem *mem_new(int64_t max_entries, int64_t max_bytes,
+	    int64_t budget);
+void	 mem_free(struct store_mem *m);
+/* A copy of row (its sealed blob and clear columns); NULL on ENOMEM. */
+struct mem_entry *mem_entry_new(const struct store_row *row);
+void	 mem_entry_free(struct mem_entry *e);
+/*
+ * Reader: open the entry for k as row_open opens a database row.
+ * STORE_OK with *p filled (free with seal_plain_wipe) and *last_access
+ * set; STORE_ENOTFOUND; STORE_ECORRUPT (the caller then calls
+ * mem_forget); STORE_EIO (out of memory).  *gen is the shard's generation,
+ * to pass to mem_offer after a database read.
+ */
+int	 mem_get(struct store_mem *m, const struct store_keyring *ring,
+	    const uint8_t k[STORE_HASH_BYTES], struct seal_plain *p,
+	    int64_t *last_access, uint64_t *gen);
+/* Reader: insert e, read from the database after mem_get gave gen, unless
+ * a write changed the shard since.  Takes e in every case. */
+void	 mem_offer(struct store_mem *m, struct mem_entry *e, uint64_t gen);
+/* Reader: remove k's entry (one that failed to open). */
+void	 mem_forget(struct store_mem *m, const uint8_t k[STORE_HASH_BYTES]);
+/* Writer, once the change committed: insert or replace (takes e), remove,
+ * raise last_access, remove everything. */
+void	 mem_put(struct store_mem *m, struct mem_entry *e);
+void	 mem_drop(struct store_mem *m, const uint8_t k[STORE_HASH_BYTES]);
+void	 mem_touch(struct store_mem *m, const uint8_t k[STORE_HASH_BYTES],
+	    int64_t last_access);
+void	 mem_clear(struct store_mem *m);
+
+/* ---- the writer's pending index changes (store_memlog.c) -------------- */
+
+enum memlog_kind { MEMLOG_PUT, MEMLOG_DROP, MEMLOG_TOUCH };
+
+struct memlog_rec {
+	enum memlog_kind	 kind;
+	uint8_t			 k[STORE_HASH_BYTES];
+	int64_t			 last_access;	/* MEMLOG_TOUCH */
+	struct mem_entry	*entry;		/* MEMLOG_PUT; the log's */
+};
+
+struct memlog {
+	struct memlog_rec	*rec;
+	size_t			 n, cap;
+	size_t			 op_start;	/* first record of the open op */
+	bool			 lost;		/* a record could not be kept */
+};
+
+/* Log a change of the current operation (no-ops without an index). */
+void	 memlog_put(struct store *s, const struct store_row *row);
+void	 memlog_drop(struct store *s, const uint8_t k[STORE_HASH_BYTES]);
+void	 memlog_touch(struct store *s, const uint8_t k[STORE_HASH_BYTES],
+	    int64_t last_access);
+/* The operation was released: its records join the transaction's. */
+void	 memlog_release(struct store *s);
+/* The operation (or, with whole_tx, the transaction) was rolled back:
+ * forget its records and drop every key they name from the index. */
+void	 memlog_discard(struct store *s, bool whole_tx);
+/* The transaction committed: replay the log into the index. */
+void	 memlog_apply(struct store *s);
+void	 memlog_cleanup(struct store *s);
+
 /* ---- connections (store_db.c) ---------------------------------------- */
 
 enum wstmt {
@@ -187,6 +259,7 @@ struct store {
 	struct store_delta	 op;		/* current operation */
 	struct store_delta	 tx;		/* released ops of an open batch */
 	bool			 in_batch;	/* between store_begin and store_commit */
+	bool			 op_owns_tx;	/* the current op began the transaction */
 	bool			 batch_failed;	/* the batch was rolled back */
 
 	/* Rows sealed with set[1] remain; readers then look under both keys. */
@@ -197,6 +270,11 @@ struct store {
 	pthread_mutex_t		 corrupt_lock;
 	uint8_t			 corrupt_k[STORE_CORRUPT_MAX][STORE_HASH_BYTES];
 	int			 corrupt_count;
+
+	/* The hot index (NULL when disabled; set at open, then read-only)
+	 * and the writer's changes to it that wait for their commit. */
+	struct store_mem	*mem;
+	struct memlog		 log;
 };
 
 struct store_reader {
@@ -224,9 +302,9 @@ int	 db_quarantine(const char *path, const char *what, int64_t now,
 /* Run one prepared statement that returns no rows (or whose rows are
  * ignored); returns the final SQLite code, SQLITE_DONE on success. */
 int	 db_run(sqlite3_stmt *st);
-/* Step a DELETE ... RETURNING size to the end, adding to *d.  SQLITE_DONE
- * on success. */
-int	 db_run_delete(sqlite3_stmt *st, struct store_delta *d);
+/* Step a DELETE ... RETURNING size, k to the end, counting the rows in
+ * s->op and logging each k for the hot index.  SQLITE_DONE on success. */
+int	 db_run_delete(struct store *s, sqlite3_stmt *st);
 int	 db_meta_get_blob(sqlite3 *db, const char *name, uint8_t **blob,
 	    size_t *len);
 int	 db_meta_set_blob(struct store *s, const char *name, const void *blob,
@@ -255,5 +333,16 @@ int	 reseal_step(struct store *s, int64_t max_rows, int64_t *resealed);
 
 /* For tests: the writer's connection. */
 sqlite3	*store_writer_db(struct store *s);
+/* For tests: look key up in SQLite only, neither reading nor filling the
+ * hot index (results as store_get). */
+int	 store_get_disk(struct store_reader *r, const char *key,
+	    struct store_entry **out);
+/* For tests: empty the hot index; its entry and sealed byte counts; does
+ * it hold key; flip one bit of key's indexed blob (byte at modulo its
+ * length): 0, or -1 when key is not indexed.  Any thread. */
+void	 store_mem_clear(struct store *s);
+void	 store_mem_stats(struct store *s, int64_t *entries, int64_t *bytes);
+bool	 store_mem_holds(struct store *s, const char *key);
+int	 store_mem_flip(struct store *s, const char *key, size_t at);
 
 #endif

@@ -163,6 +163,8 @@ store_free(struct store *s)
 	if (s == NULL)
 		return;
 	db_close_writer(s);
+	memlog_cleanup(s);
+	mem_free(s->mem);
 	keys_ring_free(s->ring);
 	free(s->path);
 	pthread_mutex_destroy(&s->corrupt_lock);
@@ -197,7 +199,12 @@ store_new(const struct store_opts *o)
 	s->max_entries = o->max_entries;
 	s->max_bytes = o->max_bytes;
 	s->max_entry_bytes = o->max_entry_bytes;
-	if (s->path == NULL || s->ring == NULL) {
+	/* Empty at every open: a quarantined or reset database leaves nothing
+	 * behind in memory. */
+	if (o->mem_max_bytes >= 0)
+		s->mem = mem_new(o->max_entries, o->max_bytes, o->mem_max_bytes);
+	if (s->path == NULL || s->ring == NULL ||
+	    (o->mem_max_bytes >= 0 && s->mem == NULL)) {
 		store_free(s);
 		return NULL;
 	}

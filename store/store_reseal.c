@@ -53,7 +53,7 @@ reseal_row(struct store *s, bool *moved, int64_t *old_id)
 
 	st = s->stmt[W_DELETE_ID];
 	sqlite3_bind_int64(st, 1, id);
-	if ((rc = db_run_delete(st, &s->op)) != SQLITE_DONE || !opened)
+	if ((rc = db_run_delete(s, st)) != SQLITE_DONE || !opened)
 		goto done;
 
 	if ((key = row_key_dup(&plain)) == NULL) {

@@ -4,13 +4,21 @@
  *
  * Every writer operation runs inside a savepoint, so it is atomic whether
  * or not the caller opened a batch with store_begin.  Outside a batch the
- * savepoint is the transaction and its release is the commit.  The entry
+ * operation also opens the transaction around its savepoint, and commits
+ * it after the release.  Transactions (batches too) start with BEGIN
+ * IMMEDIATE: a deferred one takes the write lock only at its first write,
+ * after it has read, and SQLite cannot wait for a lock it upgrades to, so
+ * a reader that briefly held the WAL write lock (to recheck a wal-index
+ * header it read mid-update) failed the write at once with SQLITE_BUSY.
+ * Taken first, the lock is waited for (busy_timeout).  The entry
  * and byte counters move in three steps: an operation adds to s->op; a
  * released operation moves s->op to s->tx; when SQLite is back in
  * autocommit (the transaction committed) s->tx is published to the atomic
  * counters that store_stats reads.  A failure discards what did not
  * commit, and SQLite may roll back the whole transaction on SQLITE_FULL or
- * SQLITE_IOERR, which is detected with sqlite3_get_autocommit.
+ * SQLITE_IOERR, which is detected with sqlite3_get_autocommit.  The
+ * changes for the hot index (store_memlog.c) take the same three steps:
+ * logged, released, replayed at the commit, or discarded with the rest.
  *
  * Readers never write.  A reader that meets a row that does not open puts
  * its k in a short mutex-guarded list; the writer's next operation checks
@@ -36,8 +44,14 @@ int
 tx_op_begin(struct store *s)
 {
 	memset(&s->op, 0, sizeof(s->op));
-	if (db_run(s->stmt[W_SAVEPOINT]) != SQLITE_DONE)
+	s->op_owns_tx = sqlite3_get_autocommit(s->db) != 0;
+	if (s->op_owns_tx && db_run(s->stmt[W_BEGIN]) != SQLITE_DONE)
 		return STORE_EIO;
+	if (db_run(s->stmt[W_SAVEPOINT]) != SQLITE_DONE) {
+		if (s->op_owns_tx && !sqlite3_get_autocommit(s->db))
+			db_run(s->stmt[W_ROLLBACK]);
+		return STORE_EIO;
+	}
 	return STORE_OK;
 }
 
@@ -50,20 +64,23 @@ keeps_changes(int rc)
 int
 tx_op_end(struct store *s, int rc)
 {
-	if (keeps_changes(rc) && db_run(s->stmt[W_RELEASE]) != SQLITE_DONE)
+	if (keeps_changes(rc) && (db_run(s->stmt[W_RELEASE]) != SQLITE_DONE ||
+	    (s->op_owns_tx && db_run(s->stmt[W_COMMIT]) != SQLITE_DONE)))
 		rc = STORE_EIO;
 	if (!keeps_changes(rc)) {
 		if (!sqlite3_get_autocommit(s->db)) {
-			if (s->in_batch) {
+			if (!s->op_owns_tx) {
 				db_run(s->stmt[W_ROLLBACK_TO]);
 				db_run(s->stmt[W_RELEASE]);
 			} else
 				db_run(s->stmt[W_ROLLBACK]);
 		}
 		memset(&s->op, 0, sizeof(s->op));
+		memlog_discard(s, false);
 		if (sqlite3_get_autocommit(s->db)) {
 			/* Whatever the open batch held is gone too. */
 			memset(&s->tx, 0, sizeof(s->tx));
+			memlog_discard(s, true);
 			if (s->in_batch)
 				s->batch_failed = true;
 		}
@@ -72,9 +89,11 @@ tx_op_end(struct store *s, int rc)
 	s->tx.entries += s->op.entries;
 	s->tx.bytes += s->op.bytes;
 	memset(&s->op, 0, sizeof(s->op));
+	memlog_release(s);
 	if (sqlite3_get_autocommit(s->db)) {
 		publish(s, &s->tx);
 		memset(&s->tx, 0, sizeof(s->tx));
+		memlog_apply(s);
 	}
 	return rc;
 }
@@ -105,10 +124,12 @@ store_commit(struct store *s)
 		if (!sqlite3_get_autocommit(s->db))
 			db_run(s->stmt[W_ROLLBACK]);
 		memset(&s->tx, 0, sizeof(s->tx));
+		memlog_discard(s, true);
 		return STORE_EIO;
 	}
 	publish(s, &s->tx);
 	memset(&s->tx, 0, sizeof(s->tx));
+	memlog_apply(s);
 	if (s->batch_failed)
 		rc = STORE_EIO;
 	s->batch_failed = false;
@@ -155,7 +176,7 @@ drop_if_corrupt(struct store *s, const uint8_t k[STORE_HASH_BYTES])
 		return rc;
 	st = s->stmt[W_DELETE];
 	row_bind_key(st, k);
-	return db_run_delete(st, &s->op);
+	return db_run_delete(s, st);
 }
 
 int

@@ -16,6 +16,11 @@
  * row under its old-key hash: put, touch, delete and invalidate act on
  * both hashes.
  *
+ * The hot index follows: a put logs its new sealed row, a touch the new
+ * last_access, and every DELETE (evictions, invalidation, expiry) the k of
+ * each row it removed; the log reaches the index when the transaction
+ * commits (store_memlog.c).
+ *
  * Thread rules: writer (scheduler) thread only.
  */
 #include <stdlib.h>
@@ -65,7 +70,7 @@ evict(struct store *s, const int64_t *keep_id)
 		if (rc != SQLITE_ROW)
 			return rc;
 		sqlite3_bind_int64(del, 1, id);
-		if ((rc = db_run_delete(del, &s->op)) != SQLITE_DONE)
+		if ((rc = db_run_delete(s, del)) != SQLITE_DONE)
 			return rc;
 	}
 	return SQLITE_DONE;
@@ -80,7 +85,7 @@ delete_key(struct store *s, int i, const char *key)
 
 	keys_row_hash(&s->ring->set[i], key, k);
 	row_bind_key(st, k);
-	return db_run_delete(st, &s->op);
+	return db_run_delete(s, st);
 }
 
 static int
@@ -130,6 +135,30 @@ insert_row(struct store *s, const uint8_t k[STORE_HASH_BYTES],
 	s->op.bytes += (int64_t)blob_len;
 	*id = sqlite3_last_insert_rowid(s->db);
 	return SQLITE_DONE;
+}
+
+/* Log the row insert_row wrote for the hot index. */
+static void
+log_put(struct store *s, const uint8_t k[STORE_HASH_BYTES],
+    const uint8_t *tag_hash, const struct seal_plain *p, int64_t last_access,
+    const uint8_t *blob, size_t blob_len)
+{
+	struct store_row row;
+
+	memset(&row, 0, sizeof(row));
+	row.k = k;
+	row.tag = tag_hash;
+	row.kind = p->kind;
+	row.fetched_at = p->fetched_at;
+	row.fresh_until = p->fresh_until;
+	row.refresh_at = p->refresh_at;
+	row.stale_until = p->stale_until;
+	row.last_access = last_access;
+	row.size = (int64_t)blob_len;
+	row.key_id = s->ring->set[0].key_id;
+	row.blob = blob;
+	row.blob_len = blob_len;
+	memlog_put(s, &row);
 }
 
 static size_t
@@ -197,6 +226,10 @@ store_put(struct store *s, const char *key, const char *tag,
 	    e->meta.last_access, blob, blob_len, &id) != SQLITE_DONE ||
 	    evict(s, &id) != SQLITE_DONE)
 		rc = STORE_EIO;
+	else
+		/* After the evictions, so the index never holds one too many. */
+		log_put(s, k, p.tag_len > 0 ? tag_hash : NULL, &p,
+		    e->meta.last_access, blob, blob_len);
 	rc = tx_op_end(s, rc);
 done:
 	free(blob);
@@ -221,6 +254,8 @@ store_touch(struct store *s, const char *key, int64_t now)
 		sqlite3_bind_int64(st, 2, now);
 		if (db_run(st) != SQLITE_DONE)
 			rc = STORE_EIO;
+		else if (sqlite3_changes(s->db) > 0)
+			memlog_touch(s, k, now);
 	}
 	return tx_op_end(s, rc);
 }
@@ -271,13 +306,13 @@ store_invalidate(struct store *s, const char *tag, unsigned kinds,
 			} else
 				sqlite3_bind_null(st, i + 1);
 		}
-		if (db_run_delete(st, &s->op) != SQLITE_DONE)
+		if (db_run_delete(s, st) != SQLITE_DONE)
 			rc = STORE_EIO;
 	}
 	if (rc == STORE_OK && kinds != 0) {
 		st = s->stmt[W_INVAL_KIND];
 		sqlite3_bind_int64(st, 1, (sqlite3_int64)kinds);
-		if (db_run_delete(st, &s->op) != SQLITE_DONE)
+		if (db_run_delete(s, st) != SQLITE_DONE)
 			rc = STORE_EIO;
 	}
 	count = before - s->op.entries;
@@ -307,12 +342,12 @@ store_maintain(struct store *s, int64_t now, int64_t idle_ttl_ms)
 		return rc;
 	st = s->stmt[W_EXPIRE];
 	sqlite3_bind_int64(st, 1, now);
-	if (db_run_delete(st, &s->op) != SQLITE_DONE)
+	if (db_run_delete(s, st) != SQLITE_DONE)
 		rc = STORE_EIO;
 	if (rc == STORE_OK && idle_ttl_ms > 0) {
 		st = s->stmt[W_IDLE];
 		sqlite3_bind_int64(st, 1, minus(now, idle_ttl_ms));
-		if (db_run_delete(st, &s->op) != SQLITE_DONE)
+		if (db_run_delete(s, st) != SQLITE_DONE)
 			rc = STORE_EIO;
 	}
 	if (rc == STORE_OK && evict(s, NULL) != SQLITE_DONE)
@@ -379,7 +414,7 @@ store_due_refreshes(struct store *s, int64_t now, int64_t idle_ttl_ms,
 	st = s->stmt[W_DELETE_ID];
 	for (i = 0; i < nbad && rc == STORE_OK; i++) {
 		sqlite3_bind_int64(st, 1, bad[i]);
-		if (db_run_delete(st, &s->op) != SQLITE_DONE)
+		if (db_run_delete(s, st) != SQLITE_DONE)
 			rc = STORE_EIO;
 	}
 	rc = tx_op_end(s, rc);

@@ -8,12 +8,17 @@
  *   - put rate, one transaction per put and 1000 puts per store_begin/commit
  *   - touch rate inside a batch
  *   - store_open time on the 100k cache (median of 5, closed in between)
- *   - store_get on one reader: ops/s, p50 and p99 for random present keys
+ *   - store_get on one reader: ops/s, p50 and p99 for random present keys,
+ *     with the hot index (after one pass that fills it) and without it
+ *     (every get reads SQLite, as before the index), and their ratio
+ *   - store_get from GET_THREADS reader threads at once, with and without
+ *     the index: total ops/s
  * The files go to dir (default: a fresh directory under $TMPDIR or /tmp)
  * and are removed at the end unless BENCH_KEEP is set.  Times are
- * wall-clock, single thread.
+ * wall-clock.
  */
 #include <ftw.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,6 +33,7 @@
 #define HOUR	((int64_t)3600 * 1000)
 #define GETS	200000
 #define OPENS	5
+#define GET_THREADS	2
 
 static uint8_t bench_key[STORE_KEY_BYTES];
 
@@ -82,8 +88,10 @@ body_for(char *buf, size_t len, int i)
 	    (unsigned)i, (unsigned)i, i, i);
 }
 
+/* mem_max_bytes < 0 turns the hot index off. */
 static struct store *
-open_store(const char *path, struct store_open_report *rep)
+open_store_mem(const char *path, struct store_open_report *rep,
+    int64_t mem_max_bytes)
 {
 	struct store_opts o;
 	struct store *s = NULL;
@@ -92,11 +100,18 @@ open_store(const char *path, struct store_open_report *rep)
 	memset(&o, 0, sizeof(o));
 	o.path = path;
 	o.key = bench_key;
+	o.mem_max_bytes = mem_max_bytes;
 	if (store_open(&s, &o, T0, rep, why, sizeof(why)) != STORE_OK) {
 		fprintf(stderr, "store_open: %s\n", why);
 		exit(1);
 	}
 	return s;
+}
+
+static struct store *
+open_store(const char *path, struct store_open_report *rep)
+{
+	return open_store_mem(path, rep, 0);
 }
 
 static int
@@ -156,21 +171,29 @@ cmp_double(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
+struct get_result {
+	double	 ops;		/* per second */
+	double	 p50_us, p99_us;
+	int	 misses;
+};
+
+/* GETS random present keys on one reader after one pass over the keys
+ * (which warms the page cache and fills the index). */
 static void
-bench_gets(const char *path, int n)
+bench_gets(const char *path, int n, bool mem, struct get_result *res)
 {
 	static uint64_t lat[GETS];
-	struct store *s = open_store(path, NULL);
+	struct store *s = open_store_mem(path, NULL, mem ? 0 : -1);
 	struct store_reader *r = store_reader_new(s);
 	struct store_entry *e;
 	uint32_t rnd = 0x9e3779b9u;
 	char key[96];
 	uint64_t t0, total = 0;
-	int i, misses = 0;
+	int i;
 
 	if (r == NULL)
 		exit(1);
-	/* Warm the page cache the way a running proxy would be. */
+	memset(res, 0, sizeof(*res));
 	for (i = 0; i < n && i < GETS; i++) {
 		key_for(key, sizeof(key), i);
 		if (store_get(r, key, &e) == STORE_OK)
@@ -182,16 +205,94 @@ bench_gets(const char *path, int n)
 		if (store_get(r, key, &e) == STORE_OK)
 			store_entry_free(e);
 		else
-			misses++;
+			res->misses++;
 		lat[i] = now_ns() - t0;
 		total += lat[i];
 	}
 	qsort(lat, GETS, sizeof(lat[0]), cmp_u64);
-	printf("get   %6d entries: %8.0f ops/s  p50 %5.1f us  p99 %5.1f us"
-	    "%s\n", n, GETS / (total / 1e9), lat[GETS / 2] / 1e3,
-	    lat[GETS * 99 / 100] / 1e3, misses ? "  (misses!)" : "");
+	res->ops = GETS / (total / 1e9);
+	res->p50_us = lat[GETS / 2] / 1e3;
+	res->p99_us = lat[GETS * 99 / 100] / 1e3;
 	store_reader_free(r);
 	store_close(s);
+}
+
+static void
+print_get(const char *what, int n, const struct get_result *res)
+{
+	printf("get   %-9s %6d entries: %8.0f ops/s  p50 %5.1f us  p99 %5.1f us"
+	    "%s\n", what, n, res->ops, res->p50_us, res->p99_us,
+	    res->misses ? "  (misses!)" : "");
+}
+
+struct get_thread {
+	struct store	*s;
+	int		 n;
+	uint32_t	 seed;
+	int		 misses;
+};
+
+static void *
+get_thread_main(void *p)
+{
+	struct get_thread *t = p;
+	struct store_reader *r = store_reader_new(t->s);
+	struct store_entry *e;
+	char key[96];
+	int i;
+
+	if (r == NULL)
+		exit(1);
+	for (i = 0; i < GETS; i++) {
+		key_for(key, sizeof(key), (int)(xorshift(&t->seed) %
+		    (uint32_t)t->n));
+		if (store_get(r, key, &e) == STORE_OK)
+			store_entry_free(e);
+		else
+			t->misses++;
+	}
+	store_reader_free(r);
+	return NULL;
+}
+
+/* Total gets per second of GET_THREADS readers, GETS gets each. */
+static double
+bench_threads(const char *path, int n, bool mem, int *misses)
+{
+	struct get_thread t[GET_THREADS];
+	pthread_t tid[GET_THREADS];
+	struct store *s = open_store_mem(path, NULL, mem ? 0 : -1);
+	struct store_reader *r = store_reader_new(s);
+	struct store_entry *e;
+	char key[96];
+	double start;
+	int i;
+
+	if (r == NULL)
+		exit(1);
+	for (i = 0; i < n; i++) {
+		key_for(key, sizeof(key), i);
+		if (store_get(r, key, &e) == STORE_OK)
+			store_entry_free(e);
+	}
+	store_reader_free(r);
+	start = now_s();
+	for (i = 0; i < GET_THREADS; i++) {
+		t[i].s = s;
+		t[i].n = n;
+		t[i].seed = 0x9e3779b9u + (uint32_t)i * 7919u;
+		t[i].misses = 0;
+		if (pthread_create(&tid[i], NULL, get_thread_main, &t[i]) != 0)
+			exit(1);
+	}
+	*misses = 0;
+	for (i = 0; i < GET_THREADS; i++) {
+		pthread_join(tid[i], NULL);
+		*misses += t[i].misses;
+	}
+	start = now_s() - start;
+	store_close(s);
+	return GET_THREADS * (double)GETS / start;
 }
 
 static int
@@ -277,8 +378,26 @@ main(int argc, char **argv)
 	    opens[0] * 1e3, opens[OPENS - 1] * 1e3);
 
 	for (k = 0; k < sizeof(sizes) / sizeof(sizes[0]); k++) {
+		struct get_result with, without;
+
 		snprintf(path, sizeof(path), "%s/cache-%d.db", dir, sizes[k]);
-		bench_gets(path, sizes[k]);
+		bench_gets(path, sizes[k], false, &without);
+		bench_gets(path, sizes[k], true, &with);
+		print_get("no index", sizes[k], &without);
+		print_get("index", sizes[k], &with);
+		printf("      index/no index %6d entries: %.1fx ops/s, p50 "
+		    "%.1fx lower\n", sizes[k], with.ops / without.ops,
+		    without.p50_us / with.p50_us);
+	}
+	snprintf(path, sizeof(path), "%s/cache-100000.db", dir);
+	{
+		int m1, m2;
+		double without = bench_threads(path, 100000, false, &m1);
+		double with = bench_threads(path, 100000, true, &m2);
+
+		printf("get   %d threads, 100000 entries: no index %8.0f ops/s, "
+		    "index %8.0f ops/s (%.1fx)%s\n", GET_THREADS, without, with,
+		    with / without, m1 + m2 ? "  (misses!)" : "");
 	}
 
 	if (getenv("BENCH_KEEP") == NULL)
