@@ -21,6 +21,7 @@
 
 #include <arpa/inet.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <microhttpd.h>
 #include <netdb.h>
 #include <pthread.h>
@@ -386,11 +387,20 @@ static void *
 uri_log(void *cls, const char *uri, struct MHD_Connection *conn)
 {
 	struct http *h = cls;
-	struct req *q = calloc(1, sizeof(*q));
+	struct req *q = malloc(sizeof(*q));
 	const union MHD_ConnectionInfo *ci;
 
 	if (q == NULL)
 		return NULL;
+	memset(q, 0, offsetof(struct req, route));
+	q->route.op = ROUTE_NOT_FOUND;
+	q->route.cacheable = false;
+	q->route.is_write = false;
+	q->route.api_version = 0;
+	q->route.tmpl = "other";
+	q->route.secret_id[0] = '\0';
+	q->route.invalidate_id[0] = '\0';
+	q->route.key[0] = '\0';
 	q->h = h;
 	q->uri = strdup(uri != NULL ? uri : "");
 	q->started_ns = metrics_now_ns();

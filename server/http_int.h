@@ -70,7 +70,6 @@ struct req {
 	bool			 audit;		/* an SM API call: audit it */
 	char			 known_group[ROUTE_ID_MAX + 1];
 	const char		*tmpl;
-	struct route		 route;
 	uint8_t			*body;
 	size_t			 body_len, body_cap;
 	bool			 body_too_big;
@@ -80,6 +79,9 @@ struct req {
 	enum sched_cache_state	 cache_state;
 	char			 audit_secret[ROUTE_ID_MAX + 1];
 	const char		*audit_outcome;
+	/* Last and not zeroed on allocation (it is large): route_parse()
+	 * fills it; uri_log() sets the few fields read before that. */
+	struct route		 route;
 };
 
 /* http.c */
