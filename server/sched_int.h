@@ -17,7 +17,7 @@
 #include "server/strmap.h"
 #include "server/token.h"
 
-#define SCHED_RATE_MARGIN_MS	15	/* limiter window = 1000 + this */
+#define SCHED_RATE_MARGIN_MS	20	/* limiter window = 1000 + this */
 #define SCHED_MAX_RESPONSE	(16 * 1024 * 1024)
 #define SCHED_MAX_ATTEMPTS	3	/* for 5xx and network errors */
 #define SCHED_REFRESH_QUEUE_MAX	1024

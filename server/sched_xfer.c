@@ -489,12 +489,14 @@ xfer_done(struct sched *s, CURL *easy, CURLcode code, int64_t now)
 	metrics_upstream_request(j->op, code == CURLE_OK ? (int)status : 0,
 	    (double)(now - j->started_at) / 1000.0);
 	{
-		/* Tell the limiter when the request really left. */
-		curl_off_t pre_us = 0;
-		if (curl_easy_getinfo(easy, CURLINFO_PRETRANSFER_TIME_T, &pre_us) == CURLE_OK &&
-		    pre_us > 0)
+		/* Tell the limiter when the request really left: curl's clock
+		 * starts when it picks the transfer up, so count back from now. */
+		curl_off_t total_us = 0, pre_us = 0;
+		if (curl_easy_getinfo(easy, CURLINFO_TOTAL_TIME_T, &total_us) == CURLE_OK &&
+		    curl_easy_getinfo(easy, CURLINFO_PRETRANSFER_TIME_T, &pre_us) == CURLE_OK &&
+		    total_us >= pre_us && pre_us > 0)
 			limiter_correct(&s->limiter, j->limiter_seq,
-			    j->started_at + (int64_t)(pre_us / 1000));
+			    sched_now_ms() - (int64_t)((total_us - pre_us) / 1000));
 	}
 	detach(s, j);
 	if (j->probe)

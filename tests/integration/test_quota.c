@@ -167,7 +167,7 @@ test_refresh_ahead_keeps_hits(void **state)
 {
 	struct fake *f = fake_start(NULL, "--generate 3");
 	struct proxy_opts o = { 0 };
-	const char *args[] = { "--ttl", "2", NULL };
+	const char *args[] = { "--ttl", "3", NULL };
 	struct proxy *p;
 	long long until;
 	int rounds = 0;
@@ -179,15 +179,84 @@ test_refresh_ahead_keeps_hits(void **state)
 	p = proxy_start(&o);
 	assert_non_null(p);
 	read_all(p, 3, "miss");
-	until = harness_now_ms() + 5000;
+	until = harness_now_ms() + 7000;
 	while (harness_now_ms() < until) {
 		read_all(p, 3, "hit");	/* clients never wait */
 		usleep(100000);
 		rounds++;
 	}
-	/* Five seconds at a 2 s TTL: each secret was refreshed in the background. */
+	/* Seven seconds at a 3 s TTL: each secret was refreshed in the
+	 * background, at least twice. */
 	assert_true(fake_count(f, "GET", "/api/v2/secrets/00000000-0000-4000-8000-000000000000") >= 3);
 	assert_true(rounds > 10);
+	assert_int_equal(proxy_stop(p), 0);
+	proxy_free(p);
+	fake_stop(f);
+}
+
+static int
+dropped(struct fake *f)
+{
+	json_t *j = fake_log(f);
+	int n = (int)json_integer_value(json_object_get(j, "dropped"));
+
+	json_decref(j);
+	return n;
+}
+
+/* A dead upstream: after a few failures the breaker opens, requests fail
+ * fast without reaching upstream, and a probe closes it once SM is back. */
+static void
+test_circuit_breaker(void **state)
+{
+	struct fake *f = fake_start(NULL, "--generate 40");
+	struct proxy_opts o = { 0 };
+	struct proxy *p;
+	char url[300];
+	int i, before;
+	long long t0, until;
+	bool ok = false;
+
+	(void)state;
+	assert_non_null(f);
+	o.upstream = fake_url(f);
+	p = proxy_start(&o);
+	assert_non_null(p);
+	usleep(200000);			/* token first */
+	assert_int_equal(fake_ctl(f, "POST", "/__fake/down"), 200);
+	for (i = 0; i < 4; i++) {	/* 4 requests x up to 3 attempts */
+		struct http_resp r;
+		snprintf(url, sizeof(url), "%s/api/v2/secrets/00000000-0000-4000-8000-%012d", p->url, i);
+		assert_int_equal(http_get(url, &r), 0);
+		assert_true(is_sm_error(&r, r.status));
+		http_resp_free(&r);
+	}
+	/* Open: fast SM-shaped 503s, and upstream is left alone. */
+	before = dropped(f);
+	t0 = harness_now_ms();
+	for (i = 10; i < 30; i++) {
+		struct http_resp r;
+		snprintf(url, sizeof(url), "%s/api/v2/secrets/00000000-0000-4000-8000-%012d", p->url, i);
+		assert_int_equal(http_get(url, &r), 0);
+		assert_true(is_sm_error(&r, 503));
+		assert_true(atoi(r.retry_after) >= 1);
+		http_resp_free(&r);
+	}
+	assert_true(harness_now_ms() - t0 < 1000);
+	assert_true(dropped(f) - before <= 1);	/* at most one probe */
+	/* Back up: a probe closes the circuit within the backoff. */
+	assert_int_equal(fake_ctl(f, "POST", "/__fake/up"), 200);
+	until = harness_now_ms() + 35000;
+	while (!ok && harness_now_ms() < until) {
+		struct http_resp r;
+		snprintf(url, sizeof(url), "%s/api/v2/secrets/00000000-0000-4000-8000-%012d", p->url, 39);
+		assert_int_equal(http_get(url, &r), 0);
+		ok = r.status == 200;
+		http_resp_free(&r);
+		if (!ok)
+			usleep(250000);
+	}
+	assert_true(ok);
 	assert_int_equal(proxy_stop(p), 0);
 	proxy_free(p);
 	fake_stop(f);
@@ -200,6 +269,7 @@ main(void)
 		cmocka_unit_test(test_burst_for_one_secret_costs_one_call),
 		cmocka_unit_test(test_stale_covers_429_and_outage),
 		cmocka_unit_test(test_refresh_ahead_keeps_hits),
+		cmocka_unit_test(test_circuit_breaker),
 		cmocka_unit_test(test_storm_stays_under_quota),
 	};
 
