@@ -262,6 +262,58 @@ test_wrong_key_refused_or_reset(void **state)
 	fake_stop(f);
 }
 
+/* Key rotation: the old key as SMPROXY_CACHE_OLD_KEY_FILE keeps the cache
+ * readable and re-seals it; afterwards the new key alone is enough. */
+static void
+test_key_rotation(void **state)
+{
+	struct fake *f = fake_start(fake_fixtures_default(), NULL);
+	struct proxy_opts o = { 0 };
+	struct proxy *p;
+	char dir[512], oldpath[700], keypath[700], oldarg[700], *log;
+	const char *rotate_args[] = { "--cache-old-key-file", oldarg, NULL };
+	int before;
+
+	(void)state;
+	assert_non_null(f);
+	o.upstream = fake_url(f);
+	p = proxy_start(&o);
+	assert_non_null(p);
+	snprintf(dir, sizeof(dir), "%s", p->dir);
+	read_all_secrets(p, false);
+	assert_int_equal(proxy_stop(p), 0);
+	proxy_free(p);
+
+	/* Keep the old key aside, put a new one in place. */
+	snprintf(keypath, sizeof(keypath), "%s/cache.key", dir);
+	snprintf(oldpath, sizeof(oldpath), "%s/cache.key.old", dir);
+	assert_int_equal(rename(keypath, oldpath), 0);
+	write_key(dir, "MTIzNDU2Nzg5MDEyMzQ1Njc4OTAxMjM0NTY3ODkwMTI=\n");
+	snprintf(oldarg, sizeof(oldarg), "%s", oldpath);
+	assert_int_equal(fake_ctl(f, "POST", "/__fake/down"), 200);
+	before = fake_count(f, NULL, "/api/");
+	o.dir = dir;
+	o.args = rotate_args;
+	p = proxy_start(&o);
+	assert_non_null(p);
+	log = proxy_log(p);
+	assert_non_null(strstr(log, "re-sealed"));
+	free(log);
+	read_all_secrets(p, true);
+	assert_int_equal(proxy_stop(p), 0);
+	proxy_free(p);
+
+	/* The new key alone now opens everything. */
+	o.args = NULL;
+	p = proxy_start(&o);
+	assert_non_null(p);
+	read_all_secrets(p, true);
+	assert_int_equal(fake_count(f, NULL, "/api/"), before);
+	assert_int_equal(proxy_stop(p), 0);
+	proxy_free(p);
+	fake_stop(f);
+}
+
 static void
 test_corrupt_file_quarantined(void **state)
 {
@@ -386,6 +438,7 @@ main(void)
 		cmocka_unit_test(test_hits_cost_no_upstream_calls),
 		cmocka_unit_test(test_restart_with_upstream_down_and_no_plaintext),
 		cmocka_unit_test(test_wrong_key_refused_or_reset),
+		cmocka_unit_test(test_key_rotation),
 		cmocka_unit_test(test_corrupt_file_quarantined),
 		cmocka_unit_test(test_kill9_during_writes),
 	};
