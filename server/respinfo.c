@@ -19,6 +19,12 @@ copy_str(char *dst, size_t dstlen, json_t *v)
 		memcpy(dst, json_string_value(v), json_string_length(v) + 1);
 }
 
+/*
+ * An iam_credentials answer that carries an api_key mints one per read
+ * when reuse_api_key is false.  Version objects do not carry
+ * reuse_api_key at all, so for them only an explicit true makes the read
+ * safe to cache or share.
+ */
 static void
 from_object(json_t *o, bool is_version, struct respinfo *out)
 {
@@ -30,9 +36,13 @@ from_object(json_t *o, bool is_version, struct respinfo *out)
 	    json_object_get(o, "secret_group_id"));
 	copy_str(out->secret_type, sizeof(out->secret_type),
 	    json_object_get(o, "secret_type"));
+	if (strcmp(out->secret_type, "iam_credentials") != 0)
+		return;
 	reuse = json_object_get(o, "reuse_api_key");
-	if (strcmp(out->secret_type, "iam_credentials") == 0 &&
-	    json_is_false(reuse))
+	if (json_is_false(reuse))
+		out->non_idempotent = true;
+	else if (is_version && !json_is_true(reuse) &&
+	    json_object_get(o, "api_key") != NULL)
 		out->non_idempotent = true;
 }
 

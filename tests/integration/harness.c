@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -184,6 +185,8 @@ proxy_start(const struct proxy_opts *o)
 	if (p->pid < 0)
 		goto fail;
 	if (p->pid == 0) {
+		/* Never outlive a test that failed before proxy_stop(). */
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
 		fd = open(p->log_path, O_WRONLY | O_CREAT | O_APPEND, 0600);
 		if (fd >= 0) {
 			dup2(fd, STDERR_FILENO);
