@@ -552,6 +552,14 @@ sched_accept_waiter(struct sched *s, struct sched_waiter *w, int64_t now)
 		    (int)((s->breaker_until - now) / 1000 + 1));
 		return;
 	}
+	if (s->token.access == NULL && s->token.failures > 0 && !s->token.fetching) {
+		/* IAM is failing and the next try is a backoff away: do not
+		 * park the client until then. */
+		give_up(w, 503, "service_unavailable",
+		    "The proxy cannot obtain an IAM token for Secrets Manager.",
+		    (int)((s->token.next_attempt - now) / 1000 + 1));
+		return;
+	}
 	prio = r->is_write || !r->cacheable ? SCHED_PRIO_WRITE : SCHED_PRIO_CLIENT;
 	j = sched_job_for_route(r, w->method, prio, w->client);
 	if (j == NULL) {
