@@ -167,7 +167,7 @@ test_refresh_ahead_keeps_hits(void **state)
 {
 	struct fake *f = fake_start(NULL, "--generate 3");
 	struct proxy_opts o = { 0 };
-	const char *args[] = { "--ttl", "3", NULL };
+	const char *args[] = { "--ttl", "4", NULL };
 	struct proxy *p;
 	long long until;
 	int rounds = 0;
@@ -179,13 +179,13 @@ test_refresh_ahead_keeps_hits(void **state)
 	p = proxy_start(&o);
 	assert_non_null(p);
 	read_all(p, 3, "miss");
-	until = harness_now_ms() + 7000;
+	until = harness_now_ms() + 9000;
 	while (harness_now_ms() < until) {
 		read_all(p, 3, "hit");	/* clients never wait */
 		usleep(100000);
 		rounds++;
 	}
-	/* Seven seconds at a 3 s TTL: each secret was refreshed in the
+	/* Nine seconds at a 4 s TTL: each secret was refreshed in the
 	 * background, at least twice. */
 	assert_true(fake_count(f, "GET", "/api/v2/secrets/00000000-0000-4000-8000-000000000000") >= 3);
 	assert_true(rounds > 10);
