@@ -23,8 +23,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "tests/integration/harness.h"
-#include "tests/integration/harness_fake.h"
+#include "tests/integration/harness_util.h"
 
 #define ARB_ID		"0b5c1e7a-3f2d-4c8e-9a1b-2c3d4e5f6a70"	/* app-config */
 #define TEAM_ARB_ID	"1c6d2f8b-4a3e-4d9f-8b2c-3d4e5f6a7b81"	/* team-a-token */
@@ -41,68 +40,6 @@ static char up_version_id[64];	/* db-creds' first version */
 
 /* ---- helpers ---- */
 
-static void
-pcall(const char *method, const char *path, const char *body,
-    const char *const *hdrs, struct http_resp *r)
-{
-	char url[8192];
-
-	snprintf(url, sizeof(url), "%s%s", proxy->url, path);
-	if (http_do(method, url, body, hdrs, r) != 0)
-		fail_msg("%s %s: no answer from the proxy", method, path);
-}
-
-static void
-pget(const char *path, struct http_resp *r)
-{
-	pcall("GET", path, NULL, NULL, r);
-}
-
-/* Straight to the fake with its own token, bypassing the proxy. */
-static void
-dcall(const char *method, const char *path, const char *body, struct http_resp *r)
-{
-	char url[8192], auth[4096];
-	const char *hdrs[] = { auth, "Content-Type: application/json", NULL };
-
-	snprintf(url, sizeof(url), "%s%s", fake_url(fake), path);
-	snprintf(auth, sizeof(auth), "Authorization: Bearer %s", direct_token);
-	if (http_do(method, url, body, hdrs, r) != 0)
-		fail_msg("%s %s: no answer from the fake", method, path);
-}
-
-/* SM calls the fake logged with this method and exactly this path. */
-static int
-calls(const char *method, const char *path)
-{
-	json_t *log = fake_log(fake), *e;
-	size_t i;
-	int n = 0;
-
-	assert_non_null(log);
-	json_array_foreach(json_object_get(log, "requests"), i, e) {
-		const char *k = json_string_value(json_object_get(e, "kind"));
-		const char *m = json_string_value(json_object_get(e, "method"));
-		const char *p = json_string_value(json_object_get(e, "path"));
-
-		if (k != NULL && strcmp(k, "sm") == 0 && m != NULL && p != NULL &&
-		    strcmp(m, method) == 0 && strcmp(p, path) == 0)
-			n++;
-	}
-	json_decref(log);
-	return n;
-}
-
-/* The path part of a request target. */
-static const char *
-path_of(const char *target, char *buf, size_t len)
-{
-	const char *q = strchr(target, '?');
-
-	snprintf(buf, len, "%.*s", q ? (int)(q - target) : (int)strlen(target), target);
-	return buf;
-}
-
 /* The Go core's rule for a body it will decode (core/utils.go). */
 static bool
 json_content_type(const char *ct)
@@ -117,42 +54,6 @@ json_content_type(const char *ct)
 		ready = true;
 	}
 	return regexec(&re, ct, 0, NULL, 0) == 0;
-}
-
-/* The body with the value of "trace" blanked: SM error bodies carry a
- * fresh trace id on every answer. */
-static char *
-masked(const struct http_resp *r)
-{
-	char *b = malloc(r->len + 1), *t;
-
-	assert_non_null(b);
-	memcpy(b, r->body, r->len);
-	b[r->len] = '\0';
-	if ((t = strstr(b, "\"trace\":\"")) != NULL) {
-		for (t += 9; *t != '\0' && *t != '"'; t++)
-			*t = '0';
-	}
-	return b;
-}
-
-static void
-assert_same_answer(const char *what, const struct http_resp *a,
-    const struct http_resp *b)
-{
-	char *ma, *mb;
-
-	if (a->status != b->status)
-		fail_msg("%s: status %ld, upstream said %ld", what, a->status, b->status);
-	if (a->len != b->len)
-		fail_msg("%s: %zu bytes, upstream sent %zu:\n%s\n%s", what, a->len,
-		    b->len, a->body, b->body);
-	ma = masked(a);
-	mb = masked(b);
-	if (strcmp(ma, mb) != 0)
-		fail_msg("%s: bytes differ:\n%s\n%s", what, a->body, b->body);
-	free(ma);
-	free(mb);
 }
 
 enum shape { SH_SECRET, SH_VERSION, SH_LIST, SH_VERSIONS, SH_V1, SH_GROUPS };
@@ -209,30 +110,30 @@ read_matches_upstream(const char *path, enum shape s, long want_status)
 	char pathonly[2048];
 	int before;
 
-	path_of(path, pathonly, sizeof(pathonly));
-	dcall("GET", path, NULL, &d);
+	hu_path_of(path, pathonly, sizeof(pathonly));
+	hu_direct(fake, direct_token, "GET", path, NULL, &d);
 	if (d.status != want_status)
 		fail_msg("fake answered %s with %ld: %s", path, d.status, d.body);
-	before = calls("GET", pathonly);
-	pget(path, &p1);
-	assert_same_answer(path, &p1, &d);
+	before = hu_calls(fake, "GET", pathonly);
+	hu_get(proxy->url, path, &p1);
+	hu_assert_same_bytes(path, &p1, &d);
 	if (!json_content_type(p1.content_type))
 		fail_msg("%s: Content-Type \"%s\" is not JSON to the Go SDK", path,
 		    p1.content_type);
 	if (strcmp(p1.cache, "miss") != 0)
 		fail_msg("%s: first read X-Smproxy-Cache \"%s\"", path, p1.cache);
-	if (calls("GET", pathonly) != before + 1)
+	if (hu_calls(fake, "GET", pathonly) != before + 1)
 		fail_msg("%s: upstream saw %d calls for the first read", path,
-		    calls("GET", pathonly) - before);
+		    hu_calls(fake, "GET", pathonly) - before);
 	if (want_status == 200)
 		check_discriminators(path, &p1, s);
-	pget(path, &p2);
-	assert_same_answer(path, &p2, &d);
+	hu_get(proxy->url, path, &p2);
+	hu_assert_same_bytes(path, &p2, &d);
 	if (strcmp(p2.cache, "hit") != 0)
 		fail_msg("%s: second read X-Smproxy-Cache \"%s\"", path, p2.cache);
 	if (!json_content_type(p2.content_type))
 		fail_msg("%s: cached Content-Type \"%s\"", path, p2.content_type);
-	if (calls("GET", pathonly) != before + 1)
+	if (hu_calls(fake, "GET", pathonly) != before + 1)
 		fail_msg("%s: the second read reached upstream", path);
 	http_resp_free(&d);
 	http_resp_free(&p1);
@@ -244,7 +145,6 @@ read_matches_upstream(const char *path, enum shape s, long want_status)
 static int
 setup(void **state)
 {
-	struct proxy_opts o = { 0 };
 	json_t *j = NULL, *v;
 
 	(void)state;
@@ -266,8 +166,7 @@ setup(void **state)
 	if (fake_api(fake, "POST", "/api/v2/secrets/" UP_ID "/versions",
 	    "{\"password\":\"second-password-0001\"}", NULL) != 201)
 		return -1;
-	o.upstream = fake_url(fake);
-	proxy = proxy_start(&o);
+	proxy = hu_proxy_start(fake, NULL, NULL);
 	return proxy == NULL ? -1 : 0;
 }
 
@@ -275,10 +174,7 @@ static int
 teardown(void **state)
 {
 	(void)state;
-	if (proxy != NULL)
-		assert_int_equal(proxy_stop(proxy), 0);
-	proxy_free(proxy);
-	fake_stop(fake);
+	hu_stop(proxy, fake);
 	free(direct_token);
 	return 0;
 }
@@ -372,23 +268,23 @@ two_forms_one_entry(const char *first, const char *second, const char *upstream_
     long want_status)
 {
 	struct http_resp a, b;
-	int before = calls("GET", upstream_path);
+	int before = hu_calls(fake, "GET", upstream_path);
 
-	pget(first, &a);
+	hu_get(proxy->url, first, &a);
 	if (a.status != want_status)
 		fail_msg("%s answered %ld: %s", first, a.status, a.body);
 	if (strcmp(a.cache, "miss") != 0)
 		fail_msg("%s: X-Smproxy-Cache \"%s\", want miss", first, a.cache);
-	pget(second, &b);
+	hu_get(proxy->url, second, &b);
 	assert_int_equal(b.status, a.status);
 	if (strcmp(b.cache, "hit") != 0)
 		fail_msg("%s after %s: X-Smproxy-Cache \"%s\", want hit", second, first,
 		    b.cache);
 	assert_int_equal(b.len, a.len);
 	assert_memory_equal(b.body, a.body, a.len);
-	if (calls("GET", upstream_path) != before + 1)
+	if (hu_calls(fake, "GET", upstream_path) != before + 1)
 		fail_msg("%s / %s: upstream saw %d calls, want 1", first, second,
-		    calls("GET", upstream_path) - before);
+		    hu_calls(fake, "GET", upstream_path) - before);
 	http_resp_free(&a);
 	http_resp_free(&b);
 }
@@ -405,10 +301,10 @@ test_percent_encodings_share_an_entry(void **state)
 	const char *hdr[] = { "Content-Type: application/json", NULL };
 	struct http_resp r;
 	json_t *j;
-	char idpath[256], idpath_enc[256];
+	char idpath[256], idpath_enc[300];
 
 	(void)state;
-	pcall("POST", "/api/v2/secrets", "{\"name\":\"enc test:a@b+c=d&e$f\","
+	hu_call(proxy->url, "POST", "/api/v2/secrets", "{\"name\":\"enc test:a@b+c=d&e$f\","
 	    "\"secret_type\":\"arbitrary\",\"payload\":\"encoded-name-payload\"}", hdr, &r);
 	if (r.status != 201)
 		fail_msg("create answered %ld: %s", r.status, r.body);
@@ -420,7 +316,7 @@ test_percent_encodings_share_an_entry(void **state)
 
 	two_forms_one_entry(go, node, "/api/v2/secret_groups/default/secret_types/arbitrary/"
 	    "secrets/enc%20test%3Aa%40b%2Bc%3Dd%26e%24f", 200);
-	pget(node, &r);
+	hu_get(proxy->url, node, &r);
 	j = http_json(&r);
 	assert_string_equal(json_string_value(json_object_get(j, "payload")),
 	    "encoded-name-payload");
@@ -485,7 +381,7 @@ test_v2_pagination(void **state)
 		char path[128];
 
 		snprintf(path, sizeof(path), "/api/v2/secrets?limit=2&offset=%lld", offset);
-		pget(path, &r);
+		hu_get(proxy->url, path, &r);
 		assert_int_equal(r.status, 200);
 		check_discriminators(path, &r, SH_LIST);
 		j = http_json(&r);
@@ -540,7 +436,7 @@ test_v1_resources_always_an_array(void **state)
 		struct http_resp r;
 		json_t *j;
 
-		pget(paths[i], &r);
+		hu_get(proxy->url, paths[i], &r);
 		if (r.status != 200)
 			fail_msg("%s answered %ld", paths[i], r.status);
 		j = http_json(&r);
@@ -646,7 +542,7 @@ check_gzip(const char *path)
 	struct http_resp ident;
 	json_t *j;
 
-	pget(path, &ident);
+	hu_get(proxy->url, path, &ident);
 	assert_int_equal(ident.status, 200);
 	assert_int_equal(gzip_get(path, false, &plain), CURLE_OK);
 	assert_int_equal(plain.status, 200);
@@ -722,21 +618,22 @@ test_client_authorization_not_forwarded(void **state)
 	struct http_resp r;
 
 	(void)state;
-	pcall("GET", "/api/v2/secrets/" TEAM_ARB_ID "/metadata", NULL, hdr, &r);
+	hu_call(proxy->url, "GET", "/api/v2/secrets/" TEAM_ARB_ID "/metadata", NULL, hdr, &r);
 	assert_int_equal(r.status, 200);
 	http_resp_free(&r);
 	assert_no_401_for("/api/v2/secrets/" TEAM_ARB_ID "/metadata");
-	pcall("GET", "/api/v1/secrets/username_password/" UP_ID "/metadata", NULL, hdr, &r);
+	hu_call(proxy->url, "GET", "/api/v1/secrets/username_password/" UP_ID "/metadata",
+	    NULL, hdr, &r);
 	assert_int_equal(r.status, 200);
 	http_resp_free(&r);
 	assert_no_401_for("/api/v1/secrets/username_password/" UP_ID "/metadata");
 	/* Writes and passthrough reads too. */
-	pcall("POST", "/api/v2/secrets/" TEAM_ARB_ID "/versions",
+	hu_call(proxy->url, "POST", "/api/v2/secrets/" TEAM_ARB_ID "/versions",
 	    "{\"payload\":\"rotated-with-a-client-header\"}", hdr, &r);
 	assert_int_equal(r.status, 201);
 	http_resp_free(&r);
 	assert_no_401_for("/api/v2/secrets/" TEAM_ARB_ID "/versions");
-	pcall("GET", "/api/v2/secrets/" TEAM_ARB_ID "/locks", NULL, hdr, &r);
+	hu_call(proxy->url, "GET", "/api/v2/secrets/" TEAM_ARB_ID "/locks", NULL, hdr, &r);
 	http_resp_free(&r);
 	assert_no_401_for("/api/v2/secrets/" TEAM_ARB_ID "/locks");
 	/* No token refresh either: the proxy's own token was never refused. */
