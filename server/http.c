@@ -287,6 +287,40 @@ serve_cacheable(struct req *q)
 
 /* ---- routing ---- */
 
+/*
+ * A template for a passed-through path, for the access and audit logs:
+ * the words SM uses in paths stay, everything else (ids, names, versions)
+ * becomes {id}.  Metrics keep the single "/api/passthrough" label.
+ */
+static void
+passthrough_shape(char *dst, size_t len, const char *target)
+{
+	static const char *const words[] = {
+		"api", "v1", "v2", "secrets", "secret_groups", "secret_types",
+		"versions", "metadata", "locks", "locks_bulk", "actions", "tasks",
+		"configurations", "notifications", "registration", "test",
+		"secrets_locks", "secret_data", "policies", "config", "current",
+		"previous", NULL
+	};
+	size_t used = 0, n, i;
+	const char *p = target, *end;
+
+	dst[0] = '\0';
+	while (*p == '/' && used + 1 < len) {
+		p++;
+		end = p + strcspn(p, "/?");
+		n = (size_t)(end - p);
+		for (i = 0; words[i] != NULL; i++)
+			if (strlen(words[i]) == n && memcmp(words[i], p, n) == 0)
+				break;
+		used += (size_t)snprintf(dst + used, len - used, "/%.*s",
+		    words[i] != NULL ? (int)n : 4, words[i] != NULL ? p : "{id}");
+		if (used >= len)
+			break;
+		p = end;
+	}
+}
+
 static enum MHD_Result
 process(struct req *q)
 {
@@ -296,6 +330,10 @@ process(struct req *q)
 	if (route_parse(&q->route, q->method, q->uri, &err) != 0)
 		return http_send_error(q, err.status, err.code, err.message, 0);
 	q->tmpl = q->route.tmpl;
+	if (q->route.op == ROUTE_PASSTHROUGH) {
+		passthrough_shape(q->shape, sizeof(q->shape), q->route.target);
+		q->tmpl = q->shape;
+	}
 	switch (q->route.op) {
 	case ROUTE_HEALTHZ:
 	case ROUTE_READYZ:

@@ -69,7 +69,8 @@ struct req {
 	struct auth_policy	*policy;	/* holds who; released at the end */
 	bool			 audit;		/* an SM API call: audit it */
 	char			 known_group[ROUTE_ID_MAX + 1];
-	const char		*tmpl;
+	const char		*tmpl;		/* for logs */
+	char			 shape[128];	/* tmpl of a passed-through path */
 	uint8_t			*body;
 	size_t			 body_len, body_cap;
 	bool			 body_too_big;
