@@ -16,8 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "tests/integration/harness.h"
-#include "tests/integration/harness_fake.h"
+#include "tests/integration/harness_util.h"
 
 #define ARB_ID		"0b5c1e7a-3f2d-4c8e-9a1b-2c3d4e5f6a70"	/* app-config */
 #define CERT_ID		"6b1c7ed0-9f8d-4cee-b07b-8c9daebfc0d6"	/* example-cert */
@@ -31,102 +30,12 @@ static const char *const json_hdr[] = { "Content-Type: application/json", NULL }
 
 /* ---- helpers ---- */
 
-static void
-pcall(const char *method, const char *path, const char *body,
-    const char *const *hdrs, struct http_resp *r)
-{
-	char url[16384];
-
-	snprintf(url, sizeof(url), "%s%s", proxy->url, path);
-	if (http_do(method, url, body, hdrs, r) != 0)
-		fail_msg("%s %.80s: no answer from the proxy", method, path);
-}
-
-static void
-pget(const char *path, struct http_resp *r)
-{
-	pcall("GET", path, NULL, NULL, r);
-}
-
-/* Straight to the fake with its own token, bypassing the proxy. */
-static void
-dcall(const char *method, const char *path, const char *body, struct http_resp *r)
-{
-	char url[8192], auth[4096];
-	const char *hdrs[] = { auth, "Content-Type: application/json", NULL };
-
-	snprintf(url, sizeof(url), "%s%s", fake_url(fake), path);
-	snprintf(auth, sizeof(auth), "Authorization: Bearer %s", direct_token);
-	if (http_do(method, url, body, hdrs, r) != 0)
-		fail_msg("%s %s: no answer from the fake", method, path);
-}
-
-/* SM calls the fake logged with this method and exactly this path. */
-static int
-calls(const char *method, const char *path)
-{
-	json_t *log = fake_log(fake), *e;
-	size_t i;
-	int n = 0;
-
-	assert_non_null(log);
-	json_array_foreach(json_object_get(log, "requests"), i, e) {
-		const char *k = json_string_value(json_object_get(e, "kind"));
-		const char *m = json_string_value(json_object_get(e, "method"));
-		const char *p = json_string_value(json_object_get(e, "path"));
-
-		if (k != NULL && strcmp(k, "sm") == 0 && m != NULL && p != NULL &&
-		    strcmp(m, method) == 0 && strcmp(p, path) == 0)
-			n++;
-	}
-	json_decref(log);
-	return n;
-}
-
-static const char *
-path_of(const char *target, char *buf, size_t len)
-{
-	const char *q = strchr(target, '?');
-
-	snprintf(buf, len, "%.*s", q ? (int)(q - target) : (int)strlen(target), target);
-	return buf;
-}
-
-/* The body with the value of "trace" blanked: SM error bodies carry a
- * fresh trace id on every answer. */
-static char *
-masked(const struct http_resp *r)
-{
-	char *b = malloc(r->len + 1), *t;
-
-	assert_non_null(b);
-	memcpy(b, r->body, r->len);
-	b[r->len] = '\0';
-	if ((t = strstr(b, "\"trace\":\"")) != NULL) {
-		for (t += 9; *t != '\0' && *t != '"'; t++)
-			*t = '0';
-	}
-	return b;
-}
-
 /* Same status, Content-Type and bytes (trace aside) as the upstream. */
 static void
 assert_same_answer(const char *what, const struct http_resp *a,
     const struct http_resp *b)
 {
-	char *ma, *mb;
-
-	if (a->status != b->status)
-		fail_msg("%s: status %ld, upstream said %ld", what, a->status, b->status);
-	if (a->len != b->len)
-		fail_msg("%s: %zu bytes, upstream sent %zu:\n%s\n%s", what, a->len,
-		    b->len, a->body, b->body);
-	ma = masked(a);
-	mb = masked(b);
-	if (strcmp(ma, mb) != 0)
-		fail_msg("%s: bytes differ:\n%s\n%s", what, a->body, b->body);
-	free(ma);
-	free(mb);
+	hu_assert_same_bytes(what, a, b);
 	if (strcmp(a->content_type, b->content_type) != 0)
 		fail_msg("%s: Content-Type %s, upstream said %s", what, a->content_type,
 		    b->content_type);
@@ -137,28 +46,15 @@ assert_same_answer(const char *what, const struct http_resp *a,
 static int
 setup(void **state)
 {
-	struct proxy_opts o = { 0 };
-
 	(void)state;
-	fake = fake_start(fake_fixtures_default(), "--rate-limit 0");
-	if (fake == NULL)
-		return -1;
-	direct_token = fake_token(fake, NULL);
-	if (direct_token == NULL)
-		return -1;
-	o.upstream = fake_url(fake);
-	proxy = proxy_start(&o);
-	return proxy == NULL ? -1 : 0;
+	return hu_pair_start("--rate-limit 0", &fake, &direct_token, &proxy);
 }
 
 static int
 teardown(void **state)
 {
 	(void)state;
-	if (proxy != NULL)
-		assert_int_equal(proxy_stop(proxy), 0);
-	proxy_free(proxy);
-	fake_stop(fake);
+	hu_stop(proxy, fake);
 	free(direct_token);
 	return 0;
 }
@@ -190,36 +86,36 @@ test_body_limits(void **state)
 	const char *rotate = "/api/v2/secrets/" ARB_ID "/versions";
 	struct http_resp r;
 	json_t *j;
-	int before = calls("POST", "/api/v2/secrets");
-	int before_rotate = calls("POST", rotate);
+	int before = hu_calls(fake, "POST", "/api/v2/secrets");
+	int before_rotate = hu_calls(fake, "POST", rotate);
 
 	(void)state;
-	pcall("POST", "/api/v2/secrets", ok, json_hdr, &r);
+	hu_call(proxy->url, "POST", "/api/v2/secrets", ok, json_hdr, &r);
 	if (r.status != 201)
 		fail_msg("a 900 KiB create answered %ld", r.status);
 	j = http_json(&r);
 	assert_string_equal(json_string_value(json_object_get(j, "name")), "big-900k");
 	json_decref(j);
 	http_resp_free(&r);
-	pcall("POST", "/api/v2/secrets", edge, json_hdr, &r);
+	hu_call(proxy->url, "POST", "/api/v2/secrets", edge, json_hdr, &r);
 	if (r.status != 201)
 		fail_msg("a create of exactly 1 MiB answered %ld", r.status);
 	http_resp_free(&r);
-	assert_int_equal(calls("POST", "/api/v2/secrets"), before + 2);
+	assert_int_equal(hu_calls(fake, "POST", "/api/v2/secrets"), before + 2);
 
 	/* One byte more: the proxy refuses it itself. */
-	pcall("POST", "/api/v2/secrets", big, json_hdr, &r);
+	hu_call(proxy->url, "POST", "/api/v2/secrets", big, json_hdr, &r);
 	assert_true(is_sm_error(&r, 413));
 	http_resp_free(&r);
-	pcall("POST", rotate, big, json_hdr, &r);
+	hu_call(proxy->url, "POST", rotate, big, json_hdr, &r);
 	assert_true(is_sm_error(&r, 413));
 	http_resp_free(&r);
-	pcall("PATCH", "/api/v2/secrets/" ARB_ID "/metadata", big, json_hdr, &r);
+	hu_call(proxy->url, "PATCH", "/api/v2/secrets/" ARB_ID "/metadata", big, json_hdr, &r);
 	assert_true(is_sm_error(&r, 413));
 	http_resp_free(&r);
-	assert_int_equal(calls("POST", "/api/v2/secrets"), before + 2);
-	assert_int_equal(calls("POST", rotate), before_rotate);
-	assert_int_equal(calls("PATCH", "/api/v2/secrets/" ARB_ID "/metadata"), 0);
+	assert_int_equal(hu_calls(fake, "POST", "/api/v2/secrets"), before + 2);
+	assert_int_equal(hu_calls(fake, "POST", rotate), before_rotate);
+	assert_int_equal(hu_calls(fake, "PATCH", "/api/v2/secrets/" ARB_ID "/metadata"), 0);
 	free(ok);
 	free(edge);
 	free(big);
@@ -235,12 +131,12 @@ passes_through(const char *method, const char *path, const char *body, long want
 	char p[2048];
 	int before;
 
-	path_of(path, p, sizeof(p));
-	before = calls(method, p);
-	pcall(method, path, body, json_hdr, &via);
-	if (calls(method, p) != before + 1)
+	hu_path_of(path, p, sizeof(p));
+	before = hu_calls(fake, method, p);
+	hu_call(proxy->url, method, path, body, json_hdr, &via);
+	if (hu_calls(fake, method, p) != before + 1)
 		fail_msg("%s %s did not reach upstream exactly once", method, path);
-	dcall(method, path, body, &direct);
+	hu_direct(fake, direct_token, method, path, body, &direct);
 	if (direct.status != want)
 		fail_msg("the fake answered %s %s with %ld", method, path, direct.status);
 	assert_same_answer(path, &via, &direct);
@@ -272,7 +168,7 @@ own_error(const char *method, const char *path, long want)
 	struct http_resp r;
 	int before = fake_count(fake, NULL, "/api/");
 
-	pcall(method, path, NULL, NULL, &r);
+	hu_call(proxy->url, method, path, NULL, NULL, &r);
 	if (!is_sm_error(&r, want))
 		fail_msg("%s %.80s: want an SM-shaped %ld, got %ld %s: %.300s", method, path,
 		    want, r.status, r.content_type, r.body);
@@ -318,25 +214,27 @@ test_upstream_errors_pass_through(void **state)
 
 	(void)state;
 	/* A 404 from upstream, cold and then cached. */
-	pget("/api/v2/secrets/" MISSING_ID, &via);
-	dcall("GET", "/api/v2/secrets/" MISSING_ID, NULL, &direct);
+	hu_get(proxy->url, "/api/v2/secrets/" MISSING_ID, &via);
+	hu_direct(fake, direct_token, "GET", "/api/v2/secrets/" MISSING_ID, NULL, &direct);
 	assert_int_equal(direct.status, 404);
 	assert_same_answer("upstream 404", &via, &direct);
 	http_resp_free(&via);
-	pget("/api/v2/secrets/" MISSING_ID, &via);
+	hu_get(proxy->url, "/api/v2/secrets/" MISSING_ID, &via);
 	assert_same_answer("cached upstream 404", &via, &direct);
 	http_resp_free(&via);
 	http_resp_free(&direct);
-	pget("/api/v1/secrets/arbitrary/" MISSING_ID, &via);
-	dcall("GET", "/api/v1/secrets/arbitrary/" MISSING_ID, NULL, &direct);
+	hu_get(proxy->url, "/api/v1/secrets/arbitrary/" MISSING_ID, &via);
+	hu_direct(fake, direct_token, "GET", "/api/v1/secrets/arbitrary/" MISSING_ID, NULL,
+	    &direct);
 	assert_same_answer("upstream v1 404", &via, &direct);
 	http_resp_free(&via);
 	http_resp_free(&direct);
 	/* A write the upstream refuses (409 conflict on a duplicate name). */
-	pcall("POST", "/api/v2/secrets", "{\"name\":\"app-config\",\"secret_type\":"
+	hu_call(proxy->url, "POST", "/api/v2/secrets", "{\"name\":\"app-config\",\"secret_type\":"
 	    "\"arbitrary\",\"payload\":\"dup\"}", json_hdr, &via);
-	dcall("POST", "/api/v2/secrets", "{\"name\":\"app-config\",\"secret_type\":"
-	    "\"arbitrary\",\"payload\":\"dup\"}", &direct);
+	hu_direct(fake, direct_token, "POST", "/api/v2/secrets",
+	    "{\"name\":\"app-config\",\"secret_type\":\"arbitrary\",\"payload\":\"dup\"}",
+	    &direct);
 	assert_int_equal(direct.status, 409);
 	assert_same_answer("upstream 409", &via, &direct);
 	http_resp_free(&via);
@@ -344,16 +242,17 @@ test_upstream_errors_pass_through(void **state)
 
 	/* A 500 that outlasts the proxy's retries. */
 	assert_int_equal(fake_ctl(fake, "POST", "/__fake/error?status=500&count=10"), 200);
-	pget("/api/v2/secrets/" CERT_ID "/versions/current", &via);
-	dcall("GET", "/api/v2/secrets/" CERT_ID "/versions/current", NULL, &direct);
+	hu_get(proxy->url, "/api/v2/secrets/" CERT_ID "/versions/current", &via);
+	hu_direct(fake, direct_token, "GET", "/api/v2/secrets/" CERT_ID "/versions/current",
+	    NULL, &direct);
 	assert_int_equal(fake_ctl(fake, "POST", "/__fake/error?status=0"), 200);
 	assert_int_equal(direct.status, 500);
 	assert_same_answer("upstream 500", &via, &direct);
-	assert_true(calls("GET", "/api/v2/secrets/" CERT_ID "/versions/current") >= 2);
+	assert_true(hu_calls(fake, "GET", "/api/v2/secrets/" CERT_ID "/versions/current") >= 2);
 	http_resp_free(&via);
 	http_resp_free(&direct);
 	/* The error was not cached: the next read gets the real answer. */
-	pget("/api/v2/secrets/" CERT_ID "/versions/current", &via);
+	hu_get(proxy->url, "/api/v2/secrets/" CERT_ID "/versions/current", &via);
 	assert_int_equal(via.status, 200);
 	http_resp_free(&via);
 }

@@ -18,8 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "tests/integration/harness.h"
-#include "tests/integration/harness_fake.h"
+#include "tests/integration/harness_util.h"
 
 #define ARB_ID		"0b5c1e7a-3f2d-4c8e-9a1b-2c3d4e5f6a70"	/* app-config */
 #define TEAM_ARB_ID	"1c6d2f8b-4a3e-4d9f-8b2c-3d4e5f6a7b81"	/* team-a-token */
@@ -34,53 +33,6 @@ static const char *const json_hdr[] = { "Content-Type: application/json", NULL }
 
 /* ---- helpers ---- */
 
-static void
-pcall(const char *method, const char *path, const char *body,
-    const char *const *hdrs, struct http_resp *r)
-{
-	char url[8192];
-
-	snprintf(url, sizeof(url), "%s%s", proxy->url, path);
-	if (http_do(method, url, body, hdrs, r) != 0)
-		fail_msg("%s %s: no answer from the proxy", method, path);
-}
-
-static void
-pget(const char *path, struct http_resp *r)
-{
-	pcall("GET", path, NULL, NULL, r);
-}
-
-static int
-calls(const char *method, const char *path)
-{
-	json_t *log = fake_log(fake), *e;
-	size_t i;
-	int n = 0;
-
-	assert_non_null(log);
-	json_array_foreach(json_object_get(log, "requests"), i, e) {
-		const char *k = json_string_value(json_object_get(e, "kind"));
-		const char *m = json_string_value(json_object_get(e, "method"));
-		const char *p = json_string_value(json_object_get(e, "path"));
-
-		if (k != NULL && strcmp(k, "sm") == 0 && m != NULL && p != NULL &&
-		    strcmp(m, method) == 0 && strcmp(p, path) == 0)
-			n++;
-	}
-	json_decref(log);
-	return n;
-}
-
-static const char *
-path_of(const char *target, char *buf, size_t len)
-{
-	const char *q = strchr(target, '?');
-
-	snprintf(buf, len, "%.*s", q ? (int)(q - target) : (int)strlen(target), target);
-	return buf;
-}
-
 /* Read path until it is a cache hit (at most twice). */
 static void
 warm(const char *path)
@@ -91,7 +43,7 @@ warm(const char *path)
 		struct http_resp r;
 		bool hit;
 
-		pget(path, &r);
+		hu_get(proxy->url, path, &r);
 		hit = strcmp(r.cache, "hit") == 0;
 		http_resp_free(&r);
 		if (hit)
@@ -113,15 +65,15 @@ fresh_read(const char *path, long want_status)
 	int before;
 	json_t *j;
 
-	path_of(path, p, sizeof(p));
-	before = calls("GET", p);
-	pget(path, &r);
+	hu_path_of(path, p, sizeof(p));
+	before = hu_calls(fake, "GET", p);
+	hu_get(proxy->url, path, &r);
 	if (r.status != want_status)
 		fail_msg("after the write, %s answered %ld: %s", path, r.status, r.body);
 	if (strcmp(r.cache, "miss") != 0)
 		fail_msg("after the write, %s was served with X-Smproxy-Cache \"%s\"", path,
 		    r.cache);
-	if (calls("GET", p) != before + 1)
+	if (hu_calls(fake, "GET", p) != before + 1)
 		fail_msg("after the write, %s did not reach upstream", path);
 	j = http_json(&r);
 	http_resp_free(&r);
@@ -159,7 +111,7 @@ create_secret(const char *name, const char *payload)
 
 	snprintf(body, sizeof(body), "{\"name\":\"%s\",\"secret_type\":\"arbitrary\","
 	    "\"payload\":\"%s\",\"labels\":[\"made-by-test\"]}", name, payload);
-	pcall("POST", "/api/v2/secrets", body, json_hdr, &r);
+	hu_call(proxy->url, "POST", "/api/v2/secrets", body, json_hdr, &r);
 	if (r.status != 201)
 		fail_msg("create %s answered %ld: %s", name, r.status, r.body);
 	j = http_json(&r);
@@ -174,25 +126,15 @@ create_secret(const char *name, const char *payload)
 static int
 setup(void **state)
 {
-	struct proxy_opts o = { 0 };
-
 	(void)state;
-	fake = fake_start(fake_fixtures_default(), "--rate-limit 0");
-	if (fake == NULL)
-		return -1;
-	o.upstream = fake_url(fake);
-	proxy = proxy_start(&o);
-	return proxy == NULL ? -1 : 0;
+	return hu_pair_start("--rate-limit 0", &fake, NULL, &proxy);
 }
 
 static int
 teardown(void **state)
 {
 	(void)state;
-	if (proxy != NULL)
-		assert_int_equal(proxy_stop(proxy), 0);
-	proxy_free(proxy);
-	fake_stop(fake);
+	hu_stop(proxy, fake);
 	return 0;
 }
 
@@ -222,7 +164,7 @@ test_rotation_invalidates_everything(void **state)
 	size_t i;
 
 	(void)state;
-	pget("/api/v2/secrets/" ARB_ID, &r);
+	hu_get(proxy->url, "/api/v2/secrets/" ARB_ID, &r);
 	j = http_json(&r);
 	snprintf(old_payload, sizeof(old_payload), "%s", str_at(j, "payload"));
 	versions = json_integer_value(json_object_get(j, "versions_total"));
@@ -232,7 +174,7 @@ test_rotation_invalidates_everything(void **state)
 	for (i = 0; i < sizeof(paths) / sizeof(paths[0]); i++)
 		warm(paths[i]);	/* versions/previous is a cached 404 */
 
-	pcall("POST", "/api/v2/secrets/" ARB_ID "/versions",
+	hu_call(proxy->url, "POST", "/api/v2/secrets/" ARB_ID "/versions",
 	    "{\"payload\":\"rotated-through-proxy-1\"}", json_hdr, &r);
 	if (r.status != 201)
 		fail_msg("rotation answered %ld: %s", r.status, r.body);
@@ -298,7 +240,7 @@ test_metadata_patch_invalidates(void **state)
 	warm("/api/v2/secrets/" ARB_ID);
 	warm("/api/v2/secrets");
 	warm("/api/v2/secrets?match_all_labels=patched-label");
-	pcall("PATCH", "/api/v2/secrets/" ARB_ID "/metadata",
+	hu_call(proxy->url, "PATCH", "/api/v2/secrets/" ARB_ID "/metadata",
 	    "{\"description\":\"patched through the proxy\",\"labels\":[\"patched-label\"]}",
 	    hdr, &r);
 	if (r.status != 200)
@@ -342,7 +284,7 @@ test_delete_then_404_is_cached(void **state)
 	warm(v1path);
 	warm("/api/v2/secrets?search=delete-me");
 	warm("/api/v1/secrets?search=delete-me");
-	pcall("DELETE", path, NULL, NULL, &r);
+	hu_call(proxy->url, "DELETE", path, NULL, NULL, &r);
 	if (r.status != 204)
 		fail_msg("DELETE answered %ld: %s", r.status, r.body);
 	assert_int_equal(r.len, 0);
@@ -365,13 +307,13 @@ test_delete_then_404_is_cached(void **state)
 	assert_int_equal(json_array_size(json_object_get(j, "resources")), 0);
 	json_decref(j);
 	/* The 404 is now cached briefly: no second trip upstream. */
-	before = calls("GET", path);
-	pget(path, &r);
+	before = hu_calls(fake, "GET", path);
+	hu_get(proxy->url, path, &r);
 	assert_int_equal(r.status, 404);
 	assert_true(is_sm_error(&r, 404));
 	assert_string_equal(r.cache, "hit");
 	http_resp_free(&r);
-	assert_int_equal(calls("GET", path), before);
+	assert_int_equal(hu_calls(fake, "GET", path), before);
 	free(id);
 }
 
@@ -386,16 +328,16 @@ test_create_clears_cached_404(void **state)
 	int before;
 
 	(void)state;
-	pget(byname, &r);
+	hu_get(proxy->url, byname, &r);
 	assert_int_equal(r.status, 404);
 	http_resp_free(&r);
-	before = calls("GET", byname);
-	pget(byname, &r);
+	before = hu_calls(fake, "GET", byname);
+	hu_get(proxy->url, byname, &r);
 	assert_int_equal(r.status, 404);
 	assert_string_equal(r.cache, "hit");
 	http_resp_free(&r);
-	assert_int_equal(calls("GET", byname), before);
-	pget("/api/v2/secrets?search=made-later", &r);
+	assert_int_equal(hu_calls(fake, "GET", byname), before);
+	hu_get(proxy->url, "/api/v2/secrets?search=made-later", &r);
 	j = http_json(&r);
 	assert_int_equal(json_integer_value(json_object_get(j, "total_count")), 0);
 	json_decref(j);
@@ -430,7 +372,7 @@ test_v1_rotate_invalidates_v1_and_v2(void **state)
 	warm(v2);
 	warm("/api/v2/secrets/" TEAM_ARB_ID "/versions/current");
 	warm("/api/v2/secret_groups/team-a/secret_types/arbitrary/secrets/team-a-token");
-	pcall("POST", "/api/v1/secrets/arbitrary/" TEAM_ARB_ID "?action=rotate",
+	hu_call(proxy->url, "POST", "/api/v1/secrets/arbitrary/" TEAM_ARB_ID "?action=rotate",
 	    "{\"payload\":\"rotated-through-v1\"}", json_hdr, &r);
 	if (r.status != 200)
 		fail_msg("v1 rotate answered %ld: %s", r.status, r.body);
@@ -467,7 +409,7 @@ mint_one(void *arg, int i)
 	struct http_resp r;
 	json_t *j, *o;
 
-	pget(m->path, &r);
+	hu_get(proxy->url, m->path, &r);
 	m->status[i] = r.status;
 	snprintf(m->cache[i], sizeof(m->cache[i]), "%s", r.cache);
 	j = http_json(&r);
@@ -486,7 +428,7 @@ every_read_mints(const char *path, int parallel, int sequential)
 {
 	struct mint m;
 	int n = parallel + sequential, i, k;
-	int before = calls("GET", path);
+	int before = hu_calls(fake, "GET", path);
 
 	memset(&m, 0, sizeof(m));
 	m.path = path;
@@ -500,7 +442,7 @@ every_read_mints(const char *path, int parallel, int sequential)
 		mint_one(&m, i);
 	{
 		char states[512] = "";
-		int bad = 0, distinct = 0, upstream = calls("GET", path) - before;
+		int bad = 0, distinct = 0, upstream = hu_calls(fake, "GET", path) - before;
 
 		for (i = 0; i < n; i++) {
 			bool dup = false;
@@ -535,21 +477,21 @@ test_minting_reads_never_cached(void **state)
 	/* Cold: the proxy has never seen this secret when five readers
 	 * arrive together; then five more, one by one. */
 	every_read_mints("/api/v2/secrets/" EPH_ID, 5, 5);
-	assert_int_equal(calls("GET", "/api/v2/secrets/" EPH_ID), 10);
+	assert_int_equal(hu_calls(fake, "GET", "/api/v2/secrets/" EPH_ID), 10);
 	every_read_mints("/api/v2/secret_groups/team-a/secret_types/iam_credentials/"
 	    "secrets/ephemeral-apikey", 3, 2);
 	every_read_mints("/api/v1/secrets/iam_credentials/" EPH_ID, 3, 2);
 
 	/* Its metadata mints nothing and is cached. */
-	before = calls("GET", "/api/v2/secrets/" EPH_ID "/metadata");
-	pget("/api/v2/secrets/" EPH_ID "/metadata", &r);
+	before = hu_calls(fake, "GET", "/api/v2/secrets/" EPH_ID "/metadata");
+	hu_get(proxy->url, "/api/v2/secrets/" EPH_ID "/metadata", &r);
 	assert_int_equal(r.status, 200);
 	assert_null(strstr(r.body, "\"api_key\""));
 	http_resp_free(&r);
-	pget("/api/v2/secrets/" EPH_ID "/metadata", &r);
+	hu_get(proxy->url, "/api/v2/secrets/" EPH_ID "/metadata", &r);
 	assert_string_equal(r.cache, "hit");
 	http_resp_free(&r);
-	assert_int_equal(calls("GET", "/api/v2/secrets/" EPH_ID "/metadata"), before + 1);
+	assert_int_equal(hu_calls(fake, "GET", "/api/v2/secrets/" EPH_ID "/metadata"), before + 1);
 }
 
 static void
@@ -573,7 +515,7 @@ post_twin(void *arg, int i)
 	struct twin *t = arg;
 	struct http_resp r;
 
-	pcall("POST", "/api/v2/secrets/" KV_ID "/versions",
+	hu_call(proxy->url, "POST", "/api/v2/secrets/" KV_ID "/versions",
 	    "{\"data\":{\"same\":\"body\"}}", json_hdr, &r);
 	t->status[i] = r.status;
 	http_resp_free(&r);
@@ -583,7 +525,7 @@ static void
 test_writes_never_coalesced(void **state)
 {
 	struct twin t = { { 0, 0 } };
-	int before = calls("POST", "/api/v2/secrets/" KV_ID "/versions");
+	int before = hu_calls(fake, "POST", "/api/v2/secrets/" KV_ID "/versions");
 	struct http_resp r;
 	json_t *j;
 
@@ -593,8 +535,8 @@ test_writes_never_coalesced(void **state)
 	assert_int_equal(fake_ctl(fake, "POST", "/__fake/latency?ms=0"), 200);
 	assert_int_equal(t.status[0], 201);
 	assert_int_equal(t.status[1], 201);
-	assert_int_equal(calls("POST", "/api/v2/secrets/" KV_ID "/versions"), before + 2);
-	pget("/api/v2/secrets/" KV_ID "/metadata", &r);
+	assert_int_equal(hu_calls(fake, "POST", "/api/v2/secrets/" KV_ID "/versions"), before + 2);
+	hu_get(proxy->url, "/api/v2/secrets/" KV_ID "/metadata", &r);
 	j = http_json(&r);
 	assert_int_equal(json_integer_value(json_object_get(j, "versions_total")), 3);
 	json_decref(j);

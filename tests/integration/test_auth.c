@@ -11,7 +11,6 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include <fcntl.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,8 +18,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "tests/integration/harness.h"
-#include "tests/integration/harness_fake.h"
+#include "tests/integration/harness_util.h"
 
 #define TEAM_A	"6a1f0c55-2d3b-4e8a-9c7d-1b2e3f4a5b6c"
 #define ONE_ID	"7c2d8fe1-a09e-4dff-817c-9daebfc0d1e7"	/* team-a-db */
@@ -45,59 +43,26 @@ static struct client clients[] = {
 
 static struct fake *fake;
 static struct proxy *proxy;
-static json_t *fixtures;
 static uint8_t signing_key[32];
 static char dir[512];
-
-static void
-write_file(const char *path, const char *text)
-{
-	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-
-	assert_true(fd >= 0);
-	assert_int_equal(write(fd, text, strlen(text)), (ssize_t)strlen(text));
-	close(fd);
-}
-
-static const char *
-sha256_hex(const char *s)
-{
-	static char hex[65];
-	uint8_t d[32];
-
-	crypto_hash_sha256(d, (const uint8_t *)s, strlen(s));
-	sodium_bin2hex(hex, sizeof(hex), d, sizeof(d));
-	return hex;
-}
 
 static int
 get_token(const char *key, const char *extra_header, struct http_resp *r)
 {
-	const char *hdr[] = { "Content-Type: application/x-www-form-urlencoded",
-	    extra_header, NULL };
-	char url[256], body[512];
-
-	snprintf(url, sizeof(url), "%s/identity/token", proxy->url);
-	snprintf(body, sizeof(body),
-	    "grant_type=urn%%3Aibm%%3Aparams%%3Aoauth%%3Agrant-type%%3Aapikey&apikey=%s"
-	    "&response_type=cloud_iam", key);
-	return http_do("POST", url, body, hdr, r);
+	return hu_token_request(proxy->url, key, extra_header, r);
 }
 
 static int
 setup(void **state)
 {
 	char path[700], cfgtext[4096], b64[64];
-	struct proxy_opts o = { 0 };
 	size_t i, used = 0;
 	char *d;
 
-	(void)state;
-	if (sodium_init() < 0)
+	if (sodium_init() < 0 || hu_fixtures_setup(state) != 0)
 		return -1;
-	fixtures = json_load_file(fake_fixtures_default(), 0, NULL);
 	fake = fake_start(fake_fixtures_default(), NULL);
-	if (fixtures == NULL || fake == NULL)
+	if (fake == NULL)
 		return -1;
 	d = harness_mkdtemp("auth");
 	snprintf(dir, sizeof(dir), "%s", d);
@@ -112,19 +77,19 @@ setup(void **state)
 		used += (size_t)snprintf(cfgtext + used, sizeof(cfgtext) - used,
 		    "%s{\"name\":\"%s\",\"api_key_sha256\":\"%s\",\"secret_groups\":[%s%s%s],"
 		    "\"secret_ids\":[%s%s%s],\"write\":%s}", i ? "," : "", c->name,
-		    sha256_hex(c->key), c->all ? "\"*\"" : c->group ? "\"" : "",
+		    hu_sha256_hex(c->key), c->all ? "\"*\"" : c->group ? "\"" : "",
 		    c->all ? "" : c->group ? c->group : "", c->group && !c->all ? "\"" : "",
 		    c->id ? "\"" : "", c->id ? c->id : "", c->id ? "\"" : "",
 		    c->write ? "true" : "false");
 	}
 	snprintf(cfgtext + used, sizeof(cfgtext) - used, "]}");
 	snprintf(path, sizeof(path), "%s/config.json", dir);
-	write_file(path, cfgtext);
+	hu_write_file(path, cfgtext);
 	randombytes_buf(signing_key, sizeof(signing_key));
 	sodium_bin2base64(b64, sizeof(b64), signing_key, sizeof(signing_key),
 	    sodium_base64_VARIANT_ORIGINAL);
 	snprintf(path, sizeof(path), "%s/token.key", dir);
-	write_file(path, b64);
+	hu_write_file(path, b64);
 	{
 		static char cfgarg[700], keyarg[700];
 		static const char *args[8];
@@ -134,11 +99,8 @@ setup(void **state)
 		args[2] = "--config"; args[3] = cfgarg;
 		args[4] = "--token-key-file"; args[5] = keyarg;
 		args[6] = NULL;
-		o.upstream = fake_url(fake);
-		o.args = args;
-		o.dir = dir;
+		proxy = hu_proxy_start(fake, dir, args);
 	}
-	proxy = proxy_start(&o);
 	if (proxy == NULL)
 		return -1;
 	for (i = 0; i < NCLIENTS; i++) {
@@ -159,13 +121,8 @@ setup(void **state)
 static int
 teardown(void **state)
 {
-	(void)state;
-	if (proxy != NULL)
-		assert_int_equal(proxy_stop(proxy), 0);
-	proxy_free(proxy);
-	fake_stop(fake);
-	json_decref(fixtures);
-	return 0;
+	hu_stop(proxy, fake);
+	return hu_fixtures_teardown(state);
 }
 
 static long
@@ -334,7 +291,7 @@ check_matrix(const char *phase)
 	json_t *s;
 	size_t i, k, ci;
 
-	json_array_foreach(json_object_get(fixtures, "secrets"), i, s) {
+	json_array_foreach(json_object_get(hu_fixtures(), "secrets"), i, s) {
 		const char *id = json_string_value(json_object_get(s, "id"));
 		const char *name = json_string_value(json_object_get(s, "name"));
 		const char *type = json_string_value(json_object_get(s, "secret_type"));
@@ -499,7 +456,6 @@ test_audit_and_no_secrets_in_logs(void **state)
 static void
 test_iam_mode(void **state)
 {
-	struct proxy_opts o = { 0 };
 	struct proxy *p;
 	char path[700], url[700], auth[4096];
 	const char *hdr[] = { auth, NULL };
@@ -509,11 +465,9 @@ test_iam_mode(void **state)
 
 	(void)state;
 	snprintf(path, sizeof(path), "%s/iam.json", dir);
-	write_file(path, "{\"clients\":[{\"name\":\"eso\",\"iam_ids\":[\"iam-ServiceId-fake-0\"],"
-	    "\"secret_groups\":[\"default\"]}]}");
-	o.upstream = fake_url(fake);
-	o.args = args;
-	p = proxy_start(&o);
+	hu_write_file(path, "{\"clients\":[{\"name\":\"eso\","
+	    "\"iam_ids\":[\"iam-ServiceId-fake-0\"],\"secret_groups\":[\"default\"]}]}");
+	p = hu_proxy_start(fake, NULL, args);
 	assert_non_null(p);
 	tok = fake_token(fake, "demo-upstream-key");
 	assert_non_null(tok);
@@ -537,8 +491,7 @@ test_iam_mode(void **state)
 	assert_int_equal(r.status, 404);
 	http_resp_free(&r);
 	free(tok);
-	assert_int_equal(proxy_stop(p), 0);
-	proxy_free(p);
+	hu_stop(p, NULL);
 }
 
 int

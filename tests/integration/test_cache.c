@@ -19,26 +19,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "tests/integration/harness.h"
-#include "tests/integration/harness_fake.h"
-
-static json_t *fixtures;
-
-static int
-setup(void **state)
-{
-	(void)state;
-	fixtures = json_load_file(fake_fixtures_default(), 0, NULL);
-	return fixtures == NULL ? -1 : 0;
-}
-
-static int
-teardown(void **state)
-{
-	(void)state;
-	json_decref(fixtures);
-	return 0;
-}
+#include "tests/integration/harness_util.h"
 
 static void
 get_ok(const struct proxy *p, const char *path, struct http_resp *r)
@@ -61,7 +42,7 @@ read_all_secrets(const struct proxy *p, bool skip_minting)
 	size_t i;
 	char path[600];
 
-	json_array_foreach(json_object_get(fixtures, "secrets"), i, s) {
+	json_array_foreach(json_object_get(hu_fixtures(), "secrets"), i, s) {
 		const char *id = json_string_value(json_object_get(s, "id"));
 		const char *type = json_string_value(json_object_get(s, "secret_type"));
 		struct http_resp r;
@@ -81,7 +62,6 @@ static void
 test_hits_cost_no_upstream_calls(void **state)
 {
 	struct fake *f = fake_start(fake_fixtures_default(), NULL);
-	struct proxy_opts o = { 0 };
 	struct proxy *p;
 	const char *id;
 	char path[300];
@@ -89,11 +69,10 @@ test_hits_cost_no_upstream_calls(void **state)
 
 	(void)state;
 	assert_non_null(f);
-	o.upstream = fake_url(f);
-	p = proxy_start(&o);
+	p = hu_proxy_start(f, NULL, NULL);
 	assert_non_null(p);
 	id = json_string_value(json_object_get(json_array_get(
-	    json_object_get(fixtures, "secrets"), 0), "id"));
+	    json_object_get(hu_fixtures(), "secrets"), 0), "id"));
 	snprintf(path, sizeof(path), "/api/v2/secrets/%s", id);
 	for (i = 0; i < 100; i++) {
 		struct http_resp r;
@@ -102,30 +81,7 @@ test_hits_cost_no_upstream_calls(void **state)
 		http_resp_free(&r);
 	}
 	assert_int_equal(fake_count(f, "GET", path), 1);
-	assert_int_equal(proxy_stop(p), 0);
-	proxy_free(p);
-	fake_stop(f);
-}
-
-static char *
-read_all(const char *path, size_t *len)
-{
-	FILE *f = fopen(path, "rb");
-	char *buf;
-	long n;
-
-	*len = 0;
-	if (f == NULL)
-		return NULL;
-	fseek(f, 0, SEEK_END);
-	n = ftell(f);
-	fseek(f, 0, SEEK_SET);
-	buf = malloc((size_t)n + 1);
-	if (fread(buf, 1, (size_t)n, f) != (size_t)n)
-		n = 0;
-	fclose(f);
-	*len = (size_t)n;
-	return buf;
+	hu_stop(p, f);
 }
 
 static bool
@@ -155,10 +111,10 @@ assert_files_clean(const char *dir)
 		char *data;
 
 		snprintf(path, sizeof(path), "%s/cache.db%s", dir, suffixes[k]);
-		data = read_all(path, &len);
+		data = hu_read_file(path, &len);
 		if (data == NULL)
 			continue;
-		json_array_foreach(json_object_get(fixtures, "secrets"), i, s) {
+		json_array_foreach(json_object_get(hu_fixtures(), "secrets"), i, s) {
 			const char *fields[] = { "id", "name", "payload", "password",
 			    "api_key", "private_key", "username" };
 			size_t f;
@@ -176,90 +132,84 @@ static void
 test_restart_with_upstream_down_and_no_plaintext(void **state)
 {
 	struct fake *f = fake_start(fake_fixtures_default(), NULL);
-	struct proxy_opts o = { 0 };
 	struct proxy *p;
 	char dir[512];
 	int before;
 
 	(void)state;
 	assert_non_null(f);
-	o.upstream = fake_url(f);
-	p = proxy_start(&o);
+	p = hu_proxy_start(f, NULL, NULL);
 	assert_non_null(p);
 	snprintf(dir, sizeof(dir), "%s", p->dir);
 	read_all_secrets(p, false);
 	assert_files_clean(dir);	/* while running: WAL too */
-	assert_int_equal(proxy_stop(p), 0);
-	proxy_free(p);
+	hu_stop(p, NULL);
 	assert_files_clean(dir);
 
 	/* Upstream gone; a new process serves from the cache alone. */
 	assert_int_equal(fake_ctl(f, "POST", "/__fake/down"), 200);
 	before = fake_count(f, NULL, "/api/");
-	o.dir = dir;
-	p = proxy_start(&o);
+	p = hu_proxy_start(f, dir, NULL);
 	assert_non_null(p);
 	read_all_secrets(p, true);
 	assert_int_equal(fake_count(f, NULL, "/api/"), before);
-	assert_int_equal(proxy_stop(p), 0);
-	proxy_free(p);
-	fake_stop(f);
+	hu_stop(p, f);
 }
 
 static void
 write_key(const char *dir, const char *b64)
 {
 	char path[700];
-	int fd;
 
 	snprintf(path, sizeof(path), "%s/cache.key", dir);
-	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-	assert_true(fd >= 0);
-	assert_int_equal(write(fd, b64, strlen(b64)), (ssize_t)strlen(b64));
-	close(fd);
+	hu_write_file(path, b64);
+}
+
+/* A first proxy in front of f reads every secret and stops; dir (len
+ * bytes) gets its state folder, which now holds a full cache. */
+static void
+fill_cache(struct fake *f, char *dir, size_t len)
+{
+	struct proxy *p = hu_proxy_start(f, NULL, NULL);
+
+	assert_non_null(p);
+	snprintf(dir, len, "%s", p->dir);
+	read_all_secrets(p, false);
+	hu_stop(p, NULL);
+}
+
+/* Fails the test unless p's log holds needle. */
+static void
+assert_log_has(const struct proxy *p, const char *needle)
+{
+	char *log = proxy_log(p);
+
+	assert_non_null(strstr(log, needle));
+	free(log);
 }
 
 static void
 test_wrong_key_refused_or_reset(void **state)
 {
 	struct fake *f = fake_start(fake_fixtures_default(), NULL);
-	struct proxy_opts o = { 0 };
 	struct proxy *p;
 	const char *reset[] = { "--cache-reset-on-key-mismatch", NULL };
 	char dir[512], *log;
 
 	(void)state;
 	assert_non_null(f);
-	o.upstream = fake_url(f);
-	p = proxy_start(&o);
-	assert_non_null(p);
-	snprintf(dir, sizeof(dir), "%s", p->dir);
-	read_all_secrets(p, false);
-	assert_int_equal(proxy_stop(p), 0);
-	proxy_free(p);
+	fill_cache(f, dir, sizeof(dir));
 
 	write_key(dir, "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\n");
-	o.dir = dir;
-	o.expect_fail = true;
-	p = proxy_start(&o);
-	assert_non_null(p);
-	assert_true(proxy_wait(p, 10000) > 0);
-	log = proxy_log(p);
+	log = hu_proxy_refused(f, dir, NULL, 10000);
 	assert_non_null(strstr(log, "SMPROXY_CACHE_KEY_FILE"));
 	free(log);
-	proxy_free(p);
 
-	o.expect_fail = false;
-	o.args = reset;
-	p = proxy_start(&o);
+	p = hu_proxy_start(f, dir, reset);
 	assert_non_null(p);
-	log = proxy_log(p);
-	assert_non_null(strstr(log, "moved aside"));
-	free(log);
+	assert_log_has(p, "moved aside");
 	read_all_secrets(p, false);
-	assert_int_equal(proxy_stop(p), 0);
-	proxy_free(p);
-	fake_stop(f);
+	hu_stop(p, f);
 }
 
 /* Key rotation: the old key as SMPROXY_CACHE_OLD_KEY_FILE keeps the cache
@@ -268,21 +218,14 @@ static void
 test_key_rotation(void **state)
 {
 	struct fake *f = fake_start(fake_fixtures_default(), NULL);
-	struct proxy_opts o = { 0 };
 	struct proxy *p;
-	char dir[512], oldpath[700], keypath[700], oldarg[700], *log;
+	char dir[512], oldpath[700], keypath[700], oldarg[700];
 	const char *rotate_args[] = { "--cache-old-key-file", oldarg, NULL };
 	int before;
 
 	(void)state;
 	assert_non_null(f);
-	o.upstream = fake_url(f);
-	p = proxy_start(&o);
-	assert_non_null(p);
-	snprintf(dir, sizeof(dir), "%s", p->dir);
-	read_all_secrets(p, false);
-	assert_int_equal(proxy_stop(p), 0);
-	proxy_free(p);
+	fill_cache(f, dir, sizeof(dir));
 
 	/* Keep the old key aside, put a new one in place. */
 	snprintf(keypath, sizeof(keypath), "%s/cache.key", dir);
@@ -292,35 +235,26 @@ test_key_rotation(void **state)
 	snprintf(oldarg, sizeof(oldarg), "%s", oldpath);
 	assert_int_equal(fake_ctl(f, "POST", "/__fake/down"), 200);
 	before = fake_count(f, NULL, "/api/");
-	o.dir = dir;
-	o.args = rotate_args;
-	p = proxy_start(&o);
+	p = hu_proxy_start(f, dir, rotate_args);
 	assert_non_null(p);
-	log = proxy_log(p);
-	assert_non_null(strstr(log, "re-sealed"));
-	free(log);
+	assert_log_has(p, "re-sealed");
 	read_all_secrets(p, true);
-	assert_int_equal(proxy_stop(p), 0);
-	proxy_free(p);
+	hu_stop(p, NULL);
 
 	/* The new key alone now opens everything. */
-	o.args = NULL;
-	p = proxy_start(&o);
+	p = hu_proxy_start(f, dir, NULL);
 	assert_non_null(p);
 	read_all_secrets(p, true);
 	assert_int_equal(fake_count(f, NULL, "/api/"), before);
-	assert_int_equal(proxy_stop(p), 0);
-	proxy_free(p);
-	fake_stop(f);
+	hu_stop(p, f);
 }
 
 static void
 test_corrupt_file_quarantined(void **state)
 {
 	struct fake *f = fake_start(fake_fixtures_default(), NULL);
-	struct proxy_opts o = { 0 };
 	struct proxy *p;
-	char *dir = harness_mkdtemp("corrupt"), path[700], *log;
+	char *dir = harness_mkdtemp("corrupt"), path[700];
 	char junk[8192];
 	int fd;
 
@@ -332,17 +266,11 @@ test_corrupt_file_quarantined(void **state)
 	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
 	assert_int_equal(write(fd, junk, sizeof(junk)), (ssize_t)sizeof(junk));
 	close(fd);
-	o.upstream = fake_url(f);
-	o.dir = dir;
-	p = proxy_start(&o);
+	p = hu_proxy_start(f, dir, NULL);
 	assert_non_null(p);
-	log = proxy_log(p);
-	assert_non_null(strstr(log, "moved aside"));
-	free(log);
+	assert_log_has(p, "moved aside");
 	read_all_secrets(p, false);
-	assert_int_equal(proxy_stop(p), 0);
-	proxy_free(p);
-	fake_stop(f);
+	hu_stop(p, f);
 	free(dir);
 }
 
@@ -375,7 +303,6 @@ static void
 test_kill9_during_writes(void **state)
 {
 	struct fake *f = fake_start(NULL, "--generate 3000 --rate-limit 0");
-	struct proxy_opts o = { 0 };
 	const char *fast[] = { "--rate-limit", "5000", NULL };
 	struct burst b;
 	struct proxy *p;
@@ -384,9 +311,7 @@ test_kill9_during_writes(void **state)
 
 	(void)state;
 	assert_non_null(f);
-	o.upstream = fake_url(f);
-	o.args = fast;
-	p = proxy_start(&o);
+	p = hu_proxy_start(f, NULL, fast);
 	assert_non_null(p);
 	snprintf(dir, sizeof(dir), "%s", p->dir);
 	b.p = p;
@@ -402,8 +327,7 @@ test_kill9_during_writes(void **state)
 	proxy_free(p);
 
 	assert_int_equal(fake_ctl(f, "POST", "/__fake/down"), 200);
-	o.dir = dir;
-	p = proxy_start(&o);
+	p = hu_proxy_start(f, dir, fast);
 	assert_non_null(p);
 	for (i = 0; i < 600; i++) {
 		struct http_resp r;
@@ -426,9 +350,7 @@ test_kill9_during_writes(void **state)
 		http_resp_free(&r);
 	}
 	assert_true(served > 0);
-	assert_int_equal(proxy_stop(p), 0);
-	proxy_free(p);
-	fake_stop(f);
+	hu_stop(p, f);
 }
 
 int
@@ -443,5 +365,5 @@ main(void)
 		cmocka_unit_test(test_kill9_during_writes),
 	};
 
-	return cmocka_run_group_tests(tests, setup, teardown);
+	return cmocka_run_group_tests(tests, hu_fixtures_setup, hu_fixtures_teardown);
 }

@@ -20,8 +20,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "tests/integration/harness.h"
-#include "tests/integration/harness_fake.h"
+#include "tests/integration/harness_util.h"
 
 #define ARB_ID		"0b5c1e7a-3f2d-4c8e-9a1b-2c3d4e5f6a70"	/* app-config */
 #define UP_ID		"2d7e3a9c-5b4f-4eaa-9c3d-4e5f6a7b8c92"	/* db-creds */
@@ -35,112 +34,7 @@
 	"smproxy_http_requests_total{" ROUTE_ID ",code=\"200\",cache=\"" cache "\"}"
 #define UPSTREAM(code)	"smproxy_upstream_requests_total{" ROUTE_ID ",code=\"" code "\"}"
 
-static json_t *fixtures;
-static char log_paths[16][600];
-static int nlogs;
-
 /* ---- helpers ---- */
-/* What a test started, so that a failed assertion leaves nothing running. */
-static struct proxy *live_proxies[8];
-static struct fake *live_fakes[8];
-
-static void
-track(void **slots, void *x, void *want)
-{
-	int i;
-
-	for (i = 0; i < 8; i++)
-		if (slots[i] == want) {
-			slots[i] = x;
-			return;
-		}
-	if (want == NULL)
-		fail_msg("more than 8 live processes");
-	fail_msg("a process that was never started");
-}
-
-static struct fake *
-new_fake(const char *fixtures_path, const char *args)
-{
-	struct fake *f = fake_start(fixtures_path, args);
-
-	assert_non_null(f);
-	track((void **)live_fakes, f, NULL);
-	return f;
-}
-
-static void
-end_fake(struct fake *f)
-{
-	track((void **)live_fakes, NULL, f);
-	fake_stop(f);
-}
-
-static void
-forget_proxy(struct proxy *p)
-{
-	track((void **)live_proxies, NULL, p);
-}
-
-static int
-cleanup(void **state)
-{
-	int i;
-
-	(void)state;
-	for (i = 0; i < 8; i++) {
-		if (live_proxies[i] != NULL) {
-			proxy_kill9(live_proxies[i]);
-			proxy_free(live_proxies[i]);
-			live_proxies[i] = NULL;
-		}
-		if (live_fakes[i] != NULL) {
-			fake_stop(live_fakes[i]);
-			live_fakes[i] = NULL;
-		}
-	}
-	return 0;
-}
-
-static void
-remember_log(const struct proxy *p)
-{
-	assert_true(nlogs < 16);
-	snprintf(log_paths[nlogs++], sizeof(log_paths[0]), "%s", p->log_path);
-}
-
-static struct proxy *
-start_proxy(struct fake *f, const char *const *args)
-{
-	struct proxy_opts o = { 0 };
-	struct proxy *p;
-
-	o.upstream = fake_url(f);
-	o.args = args;
-	p = proxy_start(&o);
-	assert_non_null(p);
-	track((void **)live_proxies, p, NULL);
-	remember_log(p);
-	return p;
-}
-
-static void
-stop_proxy(struct proxy *p)
-{
-	assert_int_equal(proxy_stop(p), 0);
-	forget_proxy(p);
-	proxy_free(p);
-}
-
-static void
-get_at(const char *base, const char *path, struct http_resp *r)
-{
-	char url[2048];
-
-	snprintf(url, sizeof(url), "%s%s", base, path);
-	if (http_get(url, r) != 0)
-		fail_msg("GET %s%s: no answer", base, path);
-}
 
 static long
 status_at(const char *base, const char *path)
@@ -148,7 +42,7 @@ status_at(const char *base, const char *path)
 	struct http_resp r;
 	long st;
 
-	get_at(base, path, &r);
+	hu_get(base, path, &r);
 	st = r.status;
 	http_resp_free(&r);
 	return st;
@@ -182,7 +76,7 @@ scrape(const char *base)
 	struct http_resp r;
 	char *text;
 
-	get_at(base, "/metrics", &r);
+	hu_get(base, "/metrics", &r);
 	assert_int_equal(r.status, 200);
 	if (strncmp(r.content_type, "text/plain; version=0.0.4", 25) != 0)
 		fail_msg("/metrics Content-Type is \"%s\"", r.content_type);
@@ -191,28 +85,10 @@ scrape(const char *base)
 	return text;
 }
 
-/* The value of one series ("name" or "name{labels}" exactly as rendered),
- * 0 when it is absent. */
-static double
-series(const char *text, const char *name)
-{
-	size_t n = strlen(name);
-	const char *p = text;
-
-	while (p != NULL && *p != '\0') {
-		if (strncmp(p, name, n) == 0 && p[n] == ' ')
-			return strtod(p + n + 1, NULL);
-		p = strchr(p, '\n');
-		if (p != NULL)
-			p++;
-	}
-	return 0;
-}
-
 static void
 assert_delta(const char *before, const char *after, const char *name, double want)
 {
-	double d = series(after, name) - series(before, name);
+	double d = hu_series(after, name, 0) - hu_series(before, name, 0);
 
 	if (d - want > 1e-9 || want - d > 1e-9)
 		fail_msg("%s went up by %g, want %g", name, d, want);
@@ -273,30 +149,12 @@ run_promtool(const char *text)
 	free(dir);
 }
 
-/* ---- setup ---- */
-
-static int
-setup(void **state)
-{
-	(void)state;
-	fixtures = json_load_file(fake_fixtures_default(), 0, NULL);
-	return fixtures == NULL ? -1 : 0;
-}
-
-static int
-teardown(void **state)
-{
-	(void)state;
-	json_decref(fixtures);
-	return 0;
-}
-
 /* ---- metrics ---- */
 
 static void
 test_metrics_counters(void **state)
 {
-	struct fake *f = new_fake(fake_fixtures_default(), "--rate-limit 0");
+	struct fake *f = hu_live_fake(fake_fixtures_default(), "--rate-limit 0");
 	struct proxy *p;
 	struct par_get g;
 	char *m0, *m1, url[512];
@@ -306,13 +164,13 @@ test_metrics_counters(void **state)
 
 	(void)state;
 	assert_non_null(f);
-	p = start_proxy(f, NULL);
+	p = hu_live_proxy(f, NULL, NULL);
 	m0 = scrape(p->url);
 
 	/* One miss, three hits. */
 	for (i = 0; i < 4; i++) {
 		struct http_resp r;
-		get_at(p->url, "/api/v2/secrets/" ARB_ID, &r);
+		hu_get(p->url, "/api/v2/secrets/" ARB_ID, &r);
 		assert_int_equal(r.status, 200);
 		assert_string_equal(r.cache, i == 0 ? "miss" : "hit");
 		http_resp_free(&r);
@@ -363,13 +221,13 @@ test_metrics_counters(void **state)
 	assert_delta(m0, m1, UPSTREAM("429"), 1);
 	/* ARB, KV, UP (after its 429) and EPH. */
 	assert_delta(m0, m1, UPSTREAM("200"), 4);
-	assert_true(series(m1, "smproxy_upstream_rate_window_max") >= 1);
-	assert_true(series(m1, "smproxy_upstream_rate_window_max") <= 20);
+	assert_true(hu_series(m1, "smproxy_upstream_rate_window_max", 0) >= 1);
+	assert_true(hu_series(m1, "smproxy_upstream_rate_window_max", 0) <= 20);
 	assert_true(fake_max_in_window(f) <= 20);
 	/* ARB, KV, UP, the by-name read, the v1 read and the v1 list; the
 	 * minting read is never stored. */
-	assert_int_equal(series(m1, "smproxy_cache_entries"), 6);
-	assert_true(series(m1, "smproxy_iam_token_expiry_timestamp_seconds") >
+	assert_int_equal(hu_series(m1, "smproxy_cache_entries", 0), 6);
+	assert_true(hu_series(m1, "smproxy_iam_token_expiry_timestamp_seconds", 0) >
 	    (double)time(NULL));
 	{
 		const char *b = strstr(m1, "\nsmproxy_build_info{version=\"");
@@ -379,7 +237,7 @@ test_metrics_counters(void **state)
 		assert_int_equal(strncmp(b, "} 1\n", 4), 0);
 	}
 	/* No label value (nor anything else) names a secret. */
-	json_array_foreach(json_object_get(fixtures, "secrets"), k, s) {
+	json_array_foreach(json_object_get(hu_fixtures(), "secrets"), k, s) {
 		const char *id = json_string_value(json_object_get(s, "id"));
 		const char *name = json_string_value(json_object_get(s, "name"));
 
@@ -391,14 +249,14 @@ test_metrics_counters(void **state)
 	run_promtool(m1);
 	free(m0);
 	free(m1);
-	stop_proxy(p);
-	end_fake(f);
+	hu_live_proxy_stop(p);
+	hu_live_fake_stop(f);
 }
 
 static void
 test_metrics_stale(void **state)
 {
-	struct fake *f = new_fake(fake_fixtures_default(), "--rate-limit 0");
+	struct fake *f = hu_live_fake(fake_fixtures_default(), "--rate-limit 0");
 	const char *ttl1[] = { "--ttl", "1", NULL };
 	struct proxy *p;
 	struct http_resp first, r;
@@ -406,15 +264,15 @@ test_metrics_stale(void **state)
 
 	(void)state;
 	assert_non_null(f);
-	p = start_proxy(f, ttl1);
-	get_at(p->url, "/api/v2/secrets/" UP_ID, &first);
+	p = hu_live_proxy(f, NULL, ttl1);
+	hu_get(p->url, "/api/v2/secrets/" UP_ID, &first);
 	assert_int_equal(first.status, 200);
 	/* From now on upstream refuses everything with 429. */
 	assert_int_equal(fake_ctl(f, "POST",
 	    "/__fake/error?status=429&count=1000&retry_after=1"), 200);
 	usleep(1500 * 1000);
 	m0 = scrape(p->url);
-	get_at(p->url, "/api/v2/secrets/" UP_ID, &r);
+	hu_get(p->url, "/api/v2/secrets/" UP_ID, &r);
 	assert_int_equal(r.status, 200);
 	assert_string_equal(r.cache, "stale");
 	assert_int_equal(r.len, first.len);
@@ -423,15 +281,15 @@ test_metrics_stale(void **state)
 	m1 = scrape(p->url);
 	assert_delta(m0, m1, "smproxy_stale_served_total", 1);
 	assert_delta(m0, m1, HTTP_200("stale"), 1);
-	assert_true(series(m1, UPSTREAM("429")) >= 1);
-	assert_true(series(m1, "smproxy_upstream_rate_window_max") <= 20);
+	assert_true(hu_series(m1, UPSTREAM("429"), 0) >= 1);
+	assert_true(hu_series(m1, "smproxy_upstream_rate_window_max", 0) <= 20);
 	run_promtool(m1);
 	assert_int_equal(fake_ctl(f, "POST", "/__fake/error?status=0"), 200);
 	free(m0);
 	free(m1);
 	http_resp_free(&first);
-	stop_proxy(p);
-	end_fake(f);
+	hu_live_proxy_stop(p);
+	hu_live_fake_stop(f);
 }
 
 /* ---- admin listener ---- */
@@ -439,7 +297,7 @@ test_metrics_stale(void **state)
 static void
 test_admin_listener(void **state)
 {
-	struct fake *f = new_fake(fake_fixtures_default(), NULL);
+	struct fake *f = hu_live_fake(fake_fixtures_default(), NULL);
 	const char *args[] = { "--admin-listen", "127.0.0.1:0", NULL };
 	struct proxy *p;
 	struct http_resp r;
@@ -448,7 +306,7 @@ test_admin_listener(void **state)
 
 	(void)state;
 	assert_non_null(f);
-	p = start_proxy(f, args);
+	p = hu_live_proxy(f, NULL, args);
 	assert_true(p->admin_port > 0);
 	assert_true(p->admin_port != p->port);
 	admin_base(p, admin, sizeof(admin));
@@ -456,7 +314,7 @@ test_admin_listener(void **state)
 	assert_non_null(strstr(m, "smproxy_build_info{"));
 	run_promtool(m);
 	free(m);
-	get_at(p->url, "/metrics", &r);
+	hu_get(p->url, "/metrics", &r);
 	assert_true(is_sm_error(&r, 404));
 	http_resp_free(&r);
 	assert_int_equal(status_at(p->url, "/healthz"), 200);
@@ -465,16 +323,16 @@ test_admin_listener(void **state)
 	assert_int_equal(status_at(p->url, "/readyz"), 200);
 	/* The admin port serves nothing else. */
 	before = fake_count(f, NULL, "/api/");
-	get_at(admin, "/api/v2/secrets/" ARB_ID, &r);
+	hu_get(admin, "/api/v2/secrets/" ARB_ID, &r);
 	assert_true(is_sm_error(&r, 404));
 	http_resp_free(&r);
-	get_at(admin, "/identity/token", &r);
+	hu_get(admin, "/identity/token", &r);
 	assert_true(r.status == 404 || r.status == 405);
 	http_resp_free(&r);
 	assert_int_equal(fake_count(f, NULL, "/api/"), before);
 	assert_int_equal(status_at(p->url, "/api/v2/secrets/" ARB_ID), 200);
-	stop_proxy(p);
-	end_fake(f);
+	hu_live_proxy_stop(p);
+	hu_live_fake_stop(f);
 }
 
 /* ---- health ---- */
@@ -482,27 +340,27 @@ test_admin_listener(void **state)
 static void
 test_health(void **state)
 {
-	struct fake *f = new_fake(fake_fixtures_default(), NULL);
+	struct fake *f = hu_live_fake(fake_fixtures_default(), NULL);
 	struct proxy *p;
 	struct http_resp r;
 
 	(void)state;
 	assert_non_null(f);
 	/* Healthy: ready as soon as the token is there. */
-	p = start_proxy(f, NULL);
+	p = hu_live_proxy(f, NULL, NULL);
 	assert_int_equal(status_at(p->url, "/healthz"), 200);
 	assert_int_equal(wait_ready(p->url, 200, 5000), 200);
-	get_at(p->url, "/readyz", &r);
+	hu_get(p->url, "/readyz", &r);
 	assert_true(r.content_type[0] != '\0');
 	http_resp_free(&r);
-	stop_proxy(p);
+	hu_live_proxy_stop(p);
 
 	/* Upstream and IAM unreachable, nothing cached: alive, not ready. */
 	assert_int_equal(fake_ctl(f, "POST", "/__fake/down"), 200);
-	p = start_proxy(f, NULL);
+	p = hu_live_proxy(f, NULL, NULL);
 	usleep(300 * 1000);
 	assert_int_equal(status_at(p->url, "/healthz"), 200);
-	get_at(p->url, "/readyz", &r);
+	hu_get(p->url, "/readyz", &r);
 	assert_true(is_sm_error(&r, 503));
 	http_resp_free(&r);
 	/* Once IAM answers, the proxy gets ready on its own, with no client
@@ -510,119 +368,11 @@ test_health(void **state)
 	assert_int_equal(fake_ctl(f, "POST", "/__fake/up"), 200);
 	assert_int_equal(wait_ready(p->url, 200, 8000), 200);
 	assert_int_equal(status_at(p->url, "/api/v2/secrets/" ARB_ID), 200);
-	stop_proxy(p);
-	end_fake(f);
+	hu_live_proxy_stop(p);
+	hu_live_fake_stop(f);
 }
 
 /* ---- logs ---- */
-
-/* One logfmt line: key=value pairs, values bare or quoted with escapes. */
-static bool
-logfmt_ok(const char *line, const char **why)
-{
-	const char *p = line;
-
-	*why = "empty line";
-	if (*p == '\0')
-		return false;
-	while (*p != '\0') {
-		const char *k = p;
-
-		while ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
-		    (*p >= '0' && *p <= '9') || *p == '_' || *p == '.' || *p == '-')
-			p++;
-		if (p == k || *p != '=') {
-			*why = "a key without '='";
-			return false;
-		}
-		p++;
-		if (*p == '"') {
-			for (p++; *p != '"'; p++) {
-				if (*p == '\0') {
-					*why = "an unterminated quoted value";
-					return false;
-				}
-				if (*p == '\\' && p[1] != '\0')
-					p++;
-			}
-			p++;
-		} else {
-			while (*p != '\0' && *p != ' ') {
-				if (*p == '"' || *p == '=') {
-					*why = "a bare value holding '\"' or '='";
-					return false;
-				}
-				p++;
-			}
-		}
-		if (*p == ' ')
-			p++;
-		else if (*p != '\0') {
-			*why = "no space between pairs";
-			return false;
-		}
-	}
-	return true;
-}
-
-static char *
-read_text(const char *path)
-{
-	FILE *f = fopen(path, "r");
-	char *buf;
-	long n;
-
-	if (f == NULL)
-		return NULL;
-	fseek(f, 0, SEEK_END);
-	n = ftell(f);
-	fseek(f, 0, SEEK_SET);
-	buf = calloc(1, (size_t)n + 1);
-	if (buf != NULL && fread(buf, 1, (size_t)n, f) != (size_t)n)
-		buf[0] = '\0';
-	fclose(f);
-	return buf;
-}
-
-/* A line is logfmt with ts= and level= first; request lines are tagged. */
-static void
-check_log_line(const char *file, const char *line)
-{
-	const char *why;
-
-	if (strncmp(line, "ts=", 3) != 0 || strstr(line, " level=") == NULL)
-		fail_msg("%s: a line without ts= and level=: %s", file, line);
-	if (!logfmt_ok(line, &why))
-		fail_msg("%s: not logfmt (%s): %s", file, why, line);
-	if (strstr(line, " method=") != NULL && strstr(line, " status=") != NULL &&
-	    strstr(line, " log=access ") == NULL && strstr(line, " log=audit ") == NULL)
-		fail_msg("%s: a request line without log=access: %s", file, line);
-	if (strstr(line, " outcome=") != NULL && strstr(line, " log=audit ") == NULL)
-		fail_msg("%s: an audit line without log=audit: %s", file, line);
-}
-
-/* No upstream key, bearer token or secret value of the fixture. */
-static void
-check_no_secret(const char *file, const char *text)
-{
-	const char *fixed[] = { "demo-upstream-key", "eyJ", "Bearer ", "generated-payload-",
-	    "MIGHAgEAMBMG", NULL };
-	const char *fields[] = { "payload", "password", "api_key", "private_key", NULL };
-	json_t *s;
-	size_t k, f;
-
-	for (f = 0; fixed[f] != NULL; f++)
-		if (strstr(text, fixed[f]) != NULL)
-			fail_msg("%s holds \"%s\"", file, fixed[f]);
-	json_array_foreach(json_object_get(fixtures, "secrets"), k, s)
-		for (f = 0; fields[f] != NULL; f++) {
-			const char *v = json_string_value(json_object_get(s, fields[f]));
-
-			if (v != NULL && strstr(text, v) != NULL)
-				fail_msg("%s holds the %s of %s", file, fields[f],
-				    json_string_value(json_object_get(s, "name")));
-		}
-}
 
 static void
 test_logs_are_logfmt_and_hold_no_secret(void **state)
@@ -630,15 +380,16 @@ test_logs_are_logfmt_and_hold_no_secret(void **state)
 	int i, access_lines = 0;
 
 	(void)state;
-	assert_true(nlogs > 0);
-	for (i = 0; i < nlogs; i++) {
-		char *text = read_text(log_paths[i]), *line, *save = NULL;
+	assert_true(hu_live_log_count() > 0);
+	for (i = 0; i < hu_live_log_count(); i++) {
+		const char *path = hu_live_log_path(i);
+		char *text = hu_read_file(path, NULL), *line, *save = NULL;
 
 		assert_non_null(text);
-		check_no_secret(log_paths[i], text);
+		hu_check_no_secret(path, text);
 		for (line = strtok_r(text, "\n", &save); line != NULL;
 		    line = strtok_r(NULL, "\n", &save)) {
-			check_log_line(log_paths[i], line);
+			hu_check_log_line(path, line);
 			access_lines += strstr(line, " log=access ") != NULL;
 		}
 		free(text);
@@ -650,12 +401,13 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_teardown(test_metrics_counters, cleanup),
-		cmocka_unit_test_teardown(test_metrics_stale, cleanup),
-		cmocka_unit_test_teardown(test_admin_listener, cleanup),
-		cmocka_unit_test_teardown(test_health, cleanup),
-		cmocka_unit_test_teardown(test_logs_are_logfmt_and_hold_no_secret, cleanup),
+		cmocka_unit_test_teardown(test_metrics_counters, hu_live_cleanup),
+		cmocka_unit_test_teardown(test_metrics_stale, hu_live_cleanup),
+		cmocka_unit_test_teardown(test_admin_listener, hu_live_cleanup),
+		cmocka_unit_test_teardown(test_health, hu_live_cleanup),
+		cmocka_unit_test_teardown(test_logs_are_logfmt_and_hold_no_secret,
+		    hu_live_cleanup),
 	};
 
-	return cmocka_run_group_tests(tests, setup, teardown);
+	return cmocka_run_group_tests(tests, hu_fixtures_setup, hu_fixtures_teardown);
 }

@@ -11,7 +11,6 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
 #include <sodium.h>
@@ -20,8 +19,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "tests/integration/harness.h"
-#include "tests/integration/harness_fake.h"
+#include "tests/integration/harness_util.h"
 
 #define ARB_ID		"0b5c1e7a-3f2d-4c8e-9a1b-2c3d4e5f6a70"	/* app-config */
 #define TEAM_ARB_ID	"1c6d2f8b-4a3e-4d9f-8b2c-3d4e5f6a7b81"	/* team-a-token, arbitrary */
@@ -29,97 +27,15 @@
 #define KV_ID		"3e8f4bad-6c5a-4fbb-8d4e-5f6a7b8c9da3"	/* feature-flags */
 #define NSLOW		50
 
-static json_t *fixtures;
-static char log_paths[16][600];
-static int nlogs;
 /* Client keys and tokens that must never show in a log. */
 static char secrets_seen[8][2048];
 static int nsecrets;
-
-/* What a test started, so that a failed assertion leaves nothing running. */
-static struct proxy *live_proxies[8];
-static struct fake *live_fakes[8];
-
-static void
-track(void **slots, void *x, void *want)
-{
-	int i;
-
-	for (i = 0; i < 8; i++)
-		if (slots[i] == want) {
-			slots[i] = x;
-			return;
-		}
-	if (want == NULL)
-		fail_msg("more than 8 live processes");
-	fail_msg("a process that was never started");
-}
-
-static struct fake *
-new_fake(const char *fixtures_path, const char *args)
-{
-	struct fake *f = fake_start(fixtures_path, args);
-
-	assert_non_null(f);
-	track((void **)live_fakes, f, NULL);
-	return f;
-}
-
-static void
-end_fake(struct fake *f)
-{
-	track((void **)live_fakes, NULL, f);
-	fake_stop(f);
-}
-
-static void
-forget_proxy(struct proxy *p)
-{
-	track((void **)live_proxies, NULL, p);
-}
-
-static int
-cleanup(void **state)
-{
-	int i;
-
-	(void)state;
-	for (i = 0; i < 8; i++) {
-		if (live_proxies[i] != NULL) {
-			proxy_kill9(live_proxies[i]);
-			proxy_free(live_proxies[i]);
-			live_proxies[i] = NULL;
-		}
-		if (live_fakes[i] != NULL) {
-			fake_stop(live_fakes[i]);
-			live_fakes[i] = NULL;
-		}
-	}
-	return 0;
-}
 
 static void
 remember_secret(const char *s)
 {
 	assert_true(nsecrets < 8);
 	snprintf(secrets_seen[nsecrets++], sizeof(secrets_seen[0]), "%s", s);
-}
-
-static struct proxy *
-start_proxy(struct fake *f, const char *dir, const char *const *args)
-{
-	struct proxy_opts o = { 0 };
-	struct proxy *p;
-
-	o.upstream = fake_url(f);
-	o.args = args;
-	o.dir = dir;
-	p = proxy_start(&o);
-	assert_non_null(p);
-	track((void **)live_proxies, p, NULL);
-	assert_true(nlogs < 16);
-	snprintf(log_paths[nlogs++], sizeof(log_paths[0]), "%s", p->log_path);
-	return p;
 }
 
 static long
@@ -146,20 +62,11 @@ admin_series(const struct proxy *p, const char *name)
 {
 	struct http_resp r;
 	char url[128];
-	const char *s;
 	double v = -1;
 
 	snprintf(url, sizeof(url), "http://127.0.0.1:%d/metrics", p->admin_port);
-	if (http_get(url, &r) == 0 && r.status == 200) {
-		for (s = r.body; s != NULL; s = strchr(s, '\n')) {
-			if (*s == '\n')
-				s++;
-			if (strncmp(s, name, strlen(name)) == 0 && s[strlen(name)] == ' ') {
-				v = strtod(s + strlen(name) + 1, NULL);
-				break;
-			}
-		}
-	}
+	if (http_get(url, &r) == 0 && r.status == 200)
+		v = hu_series(r.body, name, -1);
 	http_resp_free(&r);
 	return v;
 }
@@ -167,19 +74,9 @@ admin_series(const struct proxy *p, const char *name)
 static int
 setup(void **state)
 {
-	(void)state;
 	if (sodium_init() < 0)
 		return -1;
-	fixtures = json_load_file(fake_fixtures_default(), 0, NULL);
-	return fixtures == NULL ? -1 : 0;
-}
-
-static int
-teardown(void **state)
-{
-	(void)state;
-	json_decref(fixtures);
-	return 0;
+	return hu_fixtures_setup(state);
 }
 
 /* ---- SIGTERM ---- */
@@ -228,7 +125,7 @@ wait_pending(const struct proxy *p, int n)
 static void
 test_sigterm_finishes_inflight_request(void **state)
 {
-	struct fake *f = new_fake(fake_fixtures_default(), NULL);
+	struct fake *f = hu_live_fake(fake_fixtures_default(), NULL);
 	const char *args[] = { "--admin-listen", "127.0.0.1:0", NULL };
 	struct proxy *p;
 	struct slow s;
@@ -239,7 +136,7 @@ test_sigterm_finishes_inflight_request(void **state)
 
 	(void)state;
 	assert_non_null(f);
-	p = start_proxy(f, NULL, args);
+	p = hu_live_proxy(f, NULL, args);
 	snprintf(admin, sizeof(admin), "http://127.0.0.1:%d", p->admin_port);
 	for (i = 0; i < 100 && status_at(admin, "/readyz", NULL) != 200; i++)
 		usleep(50 * 1000);
@@ -262,15 +159,15 @@ test_sigterm_finishes_inflight_request(void **state)
 	pthread_join(t, NULL);
 	assert_int_equal(s.status[0], 200);
 	assert_int_equal(proxy_wait(p, 15000), 0);
-	forget_proxy(p);
+	hu_live_proxy_forget(p);
 	proxy_free(p);
-	end_fake(f);
+	hu_live_fake_stop(f);
 }
 
 static void
 test_sigterm_loses_no_request(void **state)
 {
-	struct fake *f = new_fake(NULL, "--generate 60 --rate-limit 0");
+	struct fake *f = hu_live_fake(NULL, "--generate 60 --rate-limit 0");
 	const char *args[] = { "--admin-listen", "127.0.0.1:0", NULL };
 	struct proxy *p;
 	struct slow s;
@@ -279,7 +176,7 @@ test_sigterm_loses_no_request(void **state)
 
 	(void)state;
 	assert_non_null(f);
-	p = start_proxy(f, NULL, args);
+	p = hu_live_proxy(f, NULL, args);
 	assert_int_equal(fake_ctl(f, "POST", "/__fake/latency?ms=1000"), 200);
 	memset(&s, 0, sizeof(s));
 	s.p = p;
@@ -296,9 +193,9 @@ test_sigterm_loses_no_request(void **state)
 			fail_msg("%s answered %ld during the drain", s.path[i], s.status[i]);
 	assert_int_equal(proxy_wait(p, 20000), 0);
 	assert_int_equal(fake_count(f, "GET", "/api/v2/secrets/"), NSLOW);
-	forget_proxy(p);
+	hu_live_proxy_forget(p);
 	proxy_free(p);
-	end_fake(f);
+	hu_live_fake_stop(f);
 }
 
 /* ---- SIGHUP ---- */
@@ -308,32 +205,6 @@ struct client {
 	char		 key[65];
 	char		 token[2048];
 };
-
-static void
-write_file(const char *path, const char *text)
-{
-	char tmp[700];
-	int fd;
-
-	/* Replace atomically, as a ConfigMap update does. */
-	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-	assert_true(fd >= 0);
-	assert_int_equal(write(fd, text, strlen(text)), (ssize_t)strlen(text));
-	close(fd);
-	assert_int_equal(rename(tmp, path), 0);
-}
-
-static const char *
-sha256_hex(const char *s)
-{
-	static char hex[65];
-	uint8_t d[32];
-
-	crypto_hash_sha256(d, (const uint8_t *)s, strlen(s));
-	sodium_bin2hex(hex, sizeof(hex), d, sizeof(d));
-	return hex;
-}
 
 static void
 write_config(const char *path, struct client *const *cl, const char *extra)
@@ -347,23 +218,18 @@ write_config(const char *path, struct client *const *cl, const char *extra)
 		used += (size_t)snprintf(text + used, sizeof(text) - used,
 		    "%s{\"name\":\"%s\",\"api_key_sha256\":\"%s\",\"secret_groups\":[\"*\"],"
 		    "\"secret_ids\":[],\"write\":false}", i ? "," : "", cl[i]->name,
-		    sha256_hex(cl[i]->key));
+		    hu_sha256_hex(cl[i]->key));
 	snprintf(text + used, sizeof(text) - used, "]%s}", extra != NULL ? extra : "");
-	write_file(path, text);
+	hu_write_file(path, text);
 }
 
 static long
 token_for(const struct proxy *p, struct client *c)
 {
-	const char *hdr[] = { "Content-Type: application/x-www-form-urlencoded", NULL };
 	struct http_resp r;
-	char url[256], body[512];
 	long st;
 
-	snprintf(url, sizeof(url), "%s/identity/token", p->url);
-	snprintf(body, sizeof(body), "grant_type=urn%%3Aibm%%3Aparams%%3Aoauth%%3Agrant-type"
-	    "%%3Aapikey&apikey=%s&response_type=cloud_iam", c->key);
-	assert_int_equal(http_do("POST", url, body, hdr, &r), 0);
+	assert_int_equal(hu_token_request(p->url, c->key, NULL, &r), 0);
 	st = r.status;
 	if (st == 200) {
 		json_t *j = http_json(&r);
@@ -406,7 +272,7 @@ hup_and_wait(const struct proxy *p, const char *what, int nth)
 static void
 test_sighup_reloads(void **state)
 {
-	struct fake *f = new_fake(fake_fixtures_default(), "--rate-limit 0");
+	struct fake *f = hu_live_fake(fake_fixtures_default(), "--rate-limit 0");
 	struct client alpha = { .name = "alpha" }, beta = { .name = "beta" };
 	struct client *only_alpha[] = { &alpha, NULL }, *both[] = { &alpha, &beta, NULL };
 	char *dir = harness_mkdtemp("sighup"), cfg[700], keyfile[700], b64[64];
@@ -429,9 +295,9 @@ test_sighup_reloads(void **state)
 	snprintf(keyfile, sizeof(keyfile), "%s/token.key", dir);
 	randombytes_buf(raw, sizeof(raw));
 	sodium_bin2base64(b64, sizeof(b64), raw, sizeof(raw), sodium_base64_VARIANT_ORIGINAL);
-	write_file(keyfile, b64);
+	hu_write_file(keyfile, b64);
 	write_config(cfg, only_alpha, NULL);
-	p = start_proxy(f, dir, args);
+	p = hu_live_proxy(f, dir, args);
 
 	assert_int_equal(token_for(p, &alpha), 200);
 	assert_int_equal(token_for(p, &beta), 400);
@@ -462,7 +328,7 @@ test_sighup_reloads(void **state)
 	assert_int_equal(status_at(p->url, "/api/v2/secrets/" KV_ID, alpha.token), 200);
 
 	/* A broken file: rejected, nothing changes, nothing stops. */
-	write_file(cfg, "{ \"clients\": [ this is not json");
+	hu_write_file(cfg, "{ \"clients\": [ this is not json");
 	hup_and_wait(p, "reload rejected", 1);
 	assert_int_equal(kill(p->pid, 0), 0);
 	assert_int_equal(status_at(p->url, "/healthz", NULL), 200);
@@ -492,121 +358,12 @@ test_sighup_reloads(void **state)
 	assert_non_null(strstr(log, " log=audit "));
 	assert_non_null(strstr(log, " log=access "));
 	free(log);
-	assert_int_equal(proxy_stop(p), 0);
-	forget_proxy(p);
-	proxy_free(p);
-	end_fake(f);
+	hu_live_proxy_stop(p);
+	hu_live_fake_stop(f);
 	free(dir);
 }
 
 /* ---- logs ---- */
-
-static bool
-logfmt_ok(const char *line, const char **why)
-{
-	const char *p = line;
-
-	*why = "empty line";
-	if (*p == '\0')
-		return false;
-	while (*p != '\0') {
-		const char *k = p;
-
-		while ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
-		    (*p >= '0' && *p <= '9') || *p == '_' || *p == '.' || *p == '-')
-			p++;
-		if (p == k || *p != '=') {
-			*why = "a key without '='";
-			return false;
-		}
-		p++;
-		if (*p == '"') {
-			for (p++; *p != '"'; p++) {
-				if (*p == '\0') {
-					*why = "an unterminated quoted value";
-					return false;
-				}
-				if (*p == '\\' && p[1] != '\0')
-					p++;
-			}
-			p++;
-		} else {
-			while (*p != '\0' && *p != ' ') {
-				if (*p == '"' || *p == '=') {
-					*why = "a bare value holding '\"' or '='";
-					return false;
-				}
-				p++;
-			}
-		}
-		if (*p == ' ')
-			p++;
-		else if (*p != '\0') {
-			*why = "no space between pairs";
-			return false;
-		}
-	}
-	return true;
-}
-
-static char *
-read_text(const char *path)
-{
-	FILE *f = fopen(path, "r");
-	char *buf;
-	long n;
-
-	if (f == NULL)
-		return NULL;
-	fseek(f, 0, SEEK_END);
-	n = ftell(f);
-	fseek(f, 0, SEEK_SET);
-	buf = calloc(1, (size_t)n + 1);
-	if (buf != NULL && fread(buf, 1, (size_t)n, f) != (size_t)n)
-		buf[0] = '\0';
-	fclose(f);
-	return buf;
-}
-
-/* A line is logfmt with ts= and level= first; request lines are tagged. */
-static void
-check_log_line(const char *file, const char *line)
-{
-	const char *why;
-
-	if (strncmp(line, "ts=", 3) != 0 || strstr(line, " level=") == NULL)
-		fail_msg("%s: a line without ts= and level=: %s", file, line);
-	if (!logfmt_ok(line, &why))
-		fail_msg("%s: not logfmt (%s): %s", file, why, line);
-	if (strstr(line, " method=") != NULL && strstr(line, " status=") != NULL &&
-	    strstr(line, " log=access ") == NULL && strstr(line, " log=audit ") == NULL)
-		fail_msg("%s: a request line without log=access: %s", file, line);
-	if (strstr(line, " outcome=") != NULL && strstr(line, " log=audit ") == NULL)
-		fail_msg("%s: an audit line without log=audit: %s", file, line);
-}
-
-/* No upstream key, bearer token or secret value of the fixture. */
-static void
-check_no_secret(const char *file, const char *text)
-{
-	const char *fixed[] = { "demo-upstream-key", "eyJ", "Bearer ", "generated-payload-",
-	    "MIGHAgEAMBMG", NULL };
-	const char *fields[] = { "payload", "password", "api_key", "private_key", NULL };
-	json_t *s;
-	size_t k, f;
-
-	for (f = 0; fixed[f] != NULL; f++)
-		if (strstr(text, fixed[f]) != NULL)
-			fail_msg("%s holds \"%s\"", file, fixed[f]);
-	json_array_foreach(json_object_get(fixtures, "secrets"), k, s)
-		for (f = 0; fields[f] != NULL; f++) {
-			const char *v = json_string_value(json_object_get(s, fields[f]));
-
-			if (v != NULL && strstr(text, v) != NULL)
-				fail_msg("%s holds the %s of %s", file, fields[f],
-				    json_string_value(json_object_get(s, "name")));
-		}
-}
 
 static void
 test_logs_are_logfmt_and_hold_no_secret(void **state)
@@ -614,18 +371,19 @@ test_logs_are_logfmt_and_hold_no_secret(void **state)
 	int i, j, audit = 0, access_lines = 0;
 
 	(void)state;
-	assert_true(nlogs > 0);
-	for (i = 0; i < nlogs; i++) {
-		char *text = read_text(log_paths[i]), *line, *save = NULL;
+	assert_true(hu_live_log_count() > 0);
+	for (i = 0; i < hu_live_log_count(); i++) {
+		const char *path = hu_live_log_path(i);
+		char *text = hu_read_file(path, NULL), *line, *save = NULL;
 
 		assert_non_null(text);
-		check_no_secret(log_paths[i], text);
+		hu_check_no_secret(path, text);
 		for (j = 0; j < nsecrets; j++)
 			if (strstr(text, secrets_seen[j]) != NULL)
-				fail_msg("%s holds a client key or token", log_paths[i]);
+				fail_msg("%s holds a client key or token", path);
 		for (line = strtok_r(text, "\n", &save); line != NULL;
 		    line = strtok_r(NULL, "\n", &save)) {
-			check_log_line(log_paths[i], line);
+			hu_check_log_line(path, line);
 			audit += strstr(line, " log=audit ") != NULL;
 			access_lines += strstr(line, " log=access ") != NULL;
 		}
@@ -639,11 +397,12 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_teardown(test_sigterm_finishes_inflight_request, cleanup),
-		cmocka_unit_test_teardown(test_sigterm_loses_no_request, cleanup),
-		cmocka_unit_test_teardown(test_sighup_reloads, cleanup),
-		cmocka_unit_test_teardown(test_logs_are_logfmt_and_hold_no_secret, cleanup),
+		cmocka_unit_test_teardown(test_sigterm_finishes_inflight_request, hu_live_cleanup),
+		cmocka_unit_test_teardown(test_sigterm_loses_no_request, hu_live_cleanup),
+		cmocka_unit_test_teardown(test_sighup_reloads, hu_live_cleanup),
+		cmocka_unit_test_teardown(test_logs_are_logfmt_and_hold_no_secret,
+		    hu_live_cleanup),
 	};
 
-	return cmocka_run_group_tests(tests, setup, teardown);
+	return cmocka_run_group_tests(tests, setup, hu_fixtures_teardown);
 }

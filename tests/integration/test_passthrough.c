@@ -14,83 +14,24 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "tests/integration/harness.h"
-#include "tests/integration/harness_fake.h"
+#include "tests/integration/harness_util.h"
 
 static struct fake *fake;
 static struct proxy *proxy;
 
-/* The id of the first fixture secret of a type. */
-static const char *
-fixture_id(const char *type, int nth)
-{
-	static char ids[8][64];
-	static int next;
-	json_t *root = json_load_file(fake_fixtures_default(), 0, NULL), *s;
-	size_t i;
-	const char *found = NULL;
-
-	assert_non_null(root);
-	json_array_foreach(json_object_get(root, "secrets"), i, s) {
-		if (strcmp(json_string_value(json_object_get(s, "secret_type")), type) != 0)
-			continue;
-		if (nth-- > 0)
-			continue;
-		snprintf(ids[next % 8], sizeof(ids[0]), "%s",
-		    json_string_value(json_object_get(s, "id")));
-		found = ids[next++ % 8];
-		break;
-	}
-	json_decref(root);
-	assert_non_null(found);
-	return found;
-}
-
 static int
 setup(void **state)
 {
-	struct proxy_opts o = { 0 };
-
 	(void)state;
-	fake = fake_start(fake_fixtures_default(), NULL);
-	if (fake == NULL)
-		return -1;
-	o.upstream = fake_url(fake);
-	proxy = proxy_start(&o);
-	return proxy == NULL ? -1 : 0;
+	return hu_pair_start(NULL, &fake, NULL, &proxy);
 }
 
 static int
 teardown(void **state)
 {
 	(void)state;
-	if (proxy != NULL)
-		assert_int_equal(proxy_stop(proxy), 0);
-	proxy_free(proxy);
-	fake_stop(fake);
+	hu_stop(proxy, fake);
 	return 0;
-}
-
-/* A token straight from the fake, to read it without the proxy. */
-static char *
-direct_token(void)
-{
-	struct http_resp r;
-	const char *hdr[] = { "Content-Type: application/x-www-form-urlencoded", NULL };
-	char url[256];
-	json_t *j;
-	char *tok;
-
-	snprintf(url, sizeof(url), "%s/identity/token", fake_url(fake));
-	assert_int_equal(http_do("POST", url,
-	    "grant_type=urn%3Aibm%3Aparams%3Aoauth%3Agrant-type%3Aapikey&apikey=demo-upstream-key",
-	    hdr, &r), 0);
-	assert_int_equal(r.status, 200);
-	j = http_json(&r);
-	tok = strdup(json_string_value(json_object_get(j, "access_token")));
-	json_decref(j);
-	http_resp_free(&r);
-	return tok;
 }
 
 static void
@@ -98,15 +39,16 @@ test_bytes_pass_through(void **state)
 {
 	const char *types[] = { "arbitrary", "username_password", "kv", "imported_cert" };
 	char url[512], auth[4096];
-	char *tok = direct_token();
+	char *tok = fake_token(fake, NULL);
 	size_t i;
 
 	(void)state;
+	assert_non_null(tok);
 	snprintf(auth, sizeof(auth), "Authorization: Bearer %s", tok);
 	for (i = 0; i < sizeof(types) / sizeof(types[0]); i++) {
 		struct http_resp via, direct;
 		const char *hdr[] = { auth, NULL };
-		const char *id = fixture_id(types[i], 0);
+		const char *id = hu_fixture_id(types[i], 0);
 
 		snprintf(url, sizeof(url), "%s/api/v2/secrets/%s", proxy->url, id);
 		assert_int_equal(http_get(url, &via), 0);
@@ -135,13 +77,13 @@ test_one_token_for_many_requests(void **state)
 	for (i = 0; i < 40; i++) {
 		struct http_resp r;
 		snprintf(url, sizeof(url), "%s/api/v2/secrets/%s%s", proxy->url,
-		    fixture_id(i % 2 ? "kv" : "arbitrary", 0), i % 3 ? "" : "/metadata");
+		    hu_fixture_id(i % 2 ? "kv" : "arbitrary", 0), i % 3 ? "" : "/metadata");
 		assert_int_equal(http_get(url, &r), 0);
 		assert_int_equal(r.status, 200);
 		http_resp_free(&r);
 	}
 	/* The proxy fetched its token once, at start; the only other IAM
-	 * call is the first test's own direct_token(). */
+	 * call is the first test's own fake_token(). */
 	assert_int_equal(fake_iam_calls(fake) - before, 0);
 	assert_int_equal(fake_iam_calls(fake), 2);
 }
@@ -150,7 +92,7 @@ static void
 test_401_refreshes_token_once(void **state)
 {
 	int before_iam = fake_iam_calls(fake);
-	const char *id = fixture_id("username_password", 0);
+	const char *id = hu_fixture_id("username_password", 0);
 	struct http_resp r;
 	char url[512], path[256];
 
@@ -211,7 +153,7 @@ test_unknown_path_is_404(void **state)
 static void
 test_upstream_down_is_sm_error(void **state)
 {
-	const char *id = fixture_id("arbitrary", 1);
+	const char *id = hu_fixture_id("arbitrary", 1);
 	struct http_resp r;
 	char url[512];
 	long long t0;

@@ -17,8 +17,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "tests/integration/harness.h"
-#include "tests/integration/harness_fake.h"
+#include "tests/integration/harness_util.h"
 
 struct storm {
 	const char	*base;
@@ -54,15 +53,13 @@ static void
 test_storm_stays_under_quota(void **state)
 {
 	struct fake *f = fake_start(NULL, "--generate 300");
-	struct proxy_opts o = { 0 };
 	struct storm st = { 0 };
 	struct proxy *p;
 	long long t0, took;
 
 	(void)state;
 	assert_non_null(f);
-	o.upstream = fake_url(f);
-	p = proxy_start(&o);
+	p = hu_proxy_start(f, NULL, NULL);
 	assert_non_null(p);
 	usleep(200000);		/* let the proxy fetch its token */
 	fake_ctl(f, "POST", "/__fake/reset");
@@ -81,23 +78,19 @@ test_storm_stays_under_quota(void **state)
 	assert_int_equal(fake_count(f, "GET", "/api/v2/secrets/"), 300);
 	/* Using the quota: 300 calls at 20/s need about 15 s, not much more. */
 	assert_true(took < 17500);
-	assert_int_equal(proxy_stop(p), 0);
-	proxy_free(p);
-	fake_stop(f);
+	hu_stop(p, f);
 }
 
 static void
 test_burst_for_one_secret_costs_one_call(void **state)
 {
 	struct fake *f = fake_start(NULL, "--generate 5");
-	struct proxy_opts o = { 0 };
 	struct storm st = { 0 };
 	struct proxy *p;
 
 	(void)state;
 	assert_non_null(f);
-	o.upstream = fake_url(f);
-	p = proxy_start(&o);
+	p = hu_proxy_start(f, NULL, NULL);
 	assert_non_null(p);
 	assert_int_equal(fake_ctl(f, "POST", "/__fake/latency?ms=300"), 200);
 	st.base = p->url;
@@ -107,9 +100,7 @@ test_burst_for_one_secret_costs_one_call(void **state)
 	assert_int_equal(st.ok, 200);
 	assert_int_equal(fake_count(f, "GET",
 	    "/api/v2/secrets/00000000-0000-4000-8000-000000000000"), 1);
-	assert_int_equal(proxy_stop(p), 0);
-	proxy_free(p);
-	fake_stop(f);
+	hu_stop(p, f);
 }
 
 /* GET every generated secret; all must be 200 and served as `want`. */
@@ -137,15 +128,12 @@ static void
 test_stale_covers_429_and_outage(void **state)
 {
 	struct fake *f = fake_start(NULL, "--generate 10");
-	struct proxy_opts o = { 0 };
 	const char *args[] = { "--ttl", "1", "--deadline-ms", "3000", NULL };
 	struct proxy *p;
 
 	(void)state;
 	assert_non_null(f);
-	o.upstream = fake_url(f);
-	o.args = args;
-	p = proxy_start(&o);
+	p = hu_proxy_start(f, NULL, args);
 	assert_non_null(p);
 	read_all(p, 10, "miss");
 	/* Upstream throttles from now on, so background refreshes fail too
@@ -157,16 +145,13 @@ test_stale_covers_429_and_outage(void **state)
 	assert_int_equal(fake_ctl(f, "POST", "/__fake/down"), 200);
 	read_all(p, 10, "stale");
 	assert_int_equal(fake_ctl(f, "POST", "/__fake/up"), 200);
-	assert_int_equal(proxy_stop(p), 0);
-	proxy_free(p);
-	fake_stop(f);
+	hu_stop(p, f);
 }
 
 static void
 test_refresh_ahead_keeps_hits(void **state)
 {
 	struct fake *f = fake_start(NULL, "--generate 3");
-	struct proxy_opts o = { 0 };
 	const char *args[] = { "--ttl", "4", NULL };
 	struct proxy *p;
 	long long until;
@@ -174,9 +159,7 @@ test_refresh_ahead_keeps_hits(void **state)
 
 	(void)state;
 	assert_non_null(f);
-	o.upstream = fake_url(f);
-	o.args = args;
-	p = proxy_start(&o);
+	p = hu_proxy_start(f, NULL, args);
 	assert_non_null(p);
 	read_all(p, 3, "miss");
 	until = harness_now_ms() + 9000;
@@ -189,9 +172,7 @@ test_refresh_ahead_keeps_hits(void **state)
 	 * background, at least twice. */
 	assert_true(fake_count(f, "GET", "/api/v2/secrets/00000000-0000-4000-8000-000000000000") >= 3);
 	assert_true(rounds > 10);
-	assert_int_equal(proxy_stop(p), 0);
-	proxy_free(p);
-	fake_stop(f);
+	hu_stop(p, f);
 }
 
 static int
@@ -210,7 +191,6 @@ static void
 test_circuit_breaker(void **state)
 {
 	struct fake *f = fake_start(NULL, "--generate 40");
-	struct proxy_opts o = { 0 };
 	struct proxy *p;
 	char url[300];
 	int i, before;
@@ -219,8 +199,7 @@ test_circuit_breaker(void **state)
 
 	(void)state;
 	assert_non_null(f);
-	o.upstream = fake_url(f);
-	p = proxy_start(&o);
+	p = hu_proxy_start(f, NULL, NULL);
 	assert_non_null(p);
 	usleep(200000);			/* token first */
 	assert_int_equal(fake_ctl(f, "POST", "/__fake/down"), 200);
@@ -257,9 +236,7 @@ test_circuit_breaker(void **state)
 			usleep(250000);
 	}
 	assert_true(ok);
-	assert_int_equal(proxy_stop(p), 0);
-	proxy_free(p);
-	fake_stop(f);
+	hu_stop(p, f);
 }
 
 int

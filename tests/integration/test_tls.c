@@ -21,8 +21,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "tests/integration/harness.h"
-#include "tests/integration/harness_fake.h"
+#include "tests/integration/harness_util.h"
 
 static struct fake *fake;
 
@@ -40,27 +39,6 @@ teardown(void **state)
 	(void)state;
 	fake_stop(fake);
 	return 0;
-}
-
-/* The id of the first "arbitrary" fixture secret (static storage). */
-static const char *
-arbitrary_id(void)
-{
-	static char id[64];
-	json_t *root = json_load_file(fake_fixtures_default(), 0, NULL), *s;
-	size_t i;
-
-	assert_non_null(root);
-	id[0] = '\0';
-	json_array_foreach(json_object_get(root, "secrets"), i, s) {
-		if (strcmp(json_string_value(json_object_get(s, "secret_type")), "arbitrary") == 0) {
-			snprintf(id, sizeof(id), "%s", json_string_value(json_object_get(s, "id")));
-			break;
-		}
-	}
-	json_decref(root);
-	assert_true(id[0] != '\0');
-	return id;
 }
 
 static void
@@ -115,25 +93,13 @@ squeezed_file(const char *path)
 	return buf;
 }
 
-struct sink {
-	char	*data;
-	size_t	 len;
-};
-
+/* Bodies are not looked at here. */
 static size_t
-on_body(char *ptr, size_t size, size_t nmemb, void *arg)
+discard(char *ptr, size_t size, size_t nmemb, void *arg)
 {
-	struct sink *s = arg;
-	size_t n = size * nmemb;
-	char *p = realloc(s->data, s->len + n + 1);
-
-	if (p == NULL)
-		return 0;
-	memcpy(p + s->len, ptr, n);
-	s->len += n;
-	p[s->len] = '\0';
-	s->data = p;
-	return n;
+	(void)ptr;
+	(void)arg;
+	return size * nmemb;
 }
 
 /*
@@ -144,7 +110,6 @@ on_body(char *ptr, size_t size, size_t nmemb, void *arg)
 static CURLcode
 tls_get(CURL *c, const char *url, const char *ca, long *status, long *connects)
 {
-	struct sink body = { NULL, 0 };
 	CURLcode rc;
 
 	curl_easy_setopt(c, CURLOPT_URL, url);
@@ -154,14 +119,12 @@ tls_get(CURL *c, const char *url, const char *ca, long *status, long *connects)
 	curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 2L);
 	curl_easy_setopt(c, CURLOPT_CERTINFO, 1L);
 	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 10000L);
-	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
-	curl_easy_setopt(c, CURLOPT_WRITEDATA, &body);
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, discard);
 	rc = curl_easy_perform(c);
 	*status = 0;
 	*connects = -1;
 	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, status);
 	curl_easy_getinfo(c, CURLINFO_NUM_CONNECTS, connects);
-	free(body.data);
 	return rc;
 }
 
@@ -246,7 +209,6 @@ test_https_and_reload(void **state)
 	char *dir = harness_mkdtemp("proxy");
 	char crt[600], key[600], crt1[600], key1[600], crt2[600], key2[600];
 	char base[64], healthz[128], secret[256], plain[128];
-	struct proxy_opts o = { 0 };
 	struct proxy *p;
 	struct http_resp r;
 	CURL *keep;
@@ -270,15 +232,13 @@ test_https_and_reload(void **state)
 	{
 		const char *args[] = { "--tls-cert-file", crt, "--tls-key-file", key, NULL };
 
-		o.upstream = fake_url(fake);
-		o.dir = dir;
-		o.args = args;
-		p = proxy_start(&o);
+		p = hu_proxy_start(fake, dir, args);
 	}
 	assert_non_null(p);
 	snprintf(base, sizeof(base), "https://127.0.0.1:%d", p->port);
 	snprintf(healthz, sizeof(healthz), "%s/healthz", base);
-	snprintf(secret, sizeof(secret), "%s/api/v2/secrets/%s", base, arbitrary_id());
+	snprintf(secret, sizeof(secret), "%s/api/v2/secrets/%s", base,
+	    hu_fixture_id("arbitrary", 0));
 	snprintf(plain, sizeof(plain), "http://127.0.0.1:%d/healthz", p->port);
 
 	/* HTTPS with certificate one: health and a secret. */
@@ -368,26 +328,16 @@ test_cert_without_key_refused(void **state)
 	char *dir = harness_mkdtemp("proxy");
 	char crt[600];
 	const char *args[] = { "--tls-cert-file", crt, NULL };
-	struct proxy_opts o = { 0 };
-	struct proxy *p;
 	char *log;
 
 	(void)state;
 	assert_non_null(dir);
 	make_cert(dir, "one", "ec -pkeyopt ec_paramgen_curve:P-256");
 	snprintf(crt, sizeof(crt), "%s/one.crt", dir);
-	o.upstream = fake_url(fake);
-	o.dir = dir;
-	o.args = args;
-	o.expect_fail = true;
-	p = proxy_start(&o);
-	assert_non_null(p);
-	assert_true(proxy_wait(p, 15000) > 0);
-	log = proxy_log(p);
+	log = hu_proxy_refused(fake, dir, args, 15000);
 	if (strstr(log, "tls-key-file") == NULL)
 		fail_msg("the error does not name --tls-key-file:\n%s", log);
 	free(log);
-	proxy_free(p);
 	free(dir);
 }
 
@@ -397,8 +347,6 @@ test_mismatched_key_refused(void **state)
 	char *dir = harness_mkdtemp("proxy");
 	char crt[600], key[600];
 	const char *args[] = { "--tls-cert-file", crt, "--tls-key-file", key, NULL };
-	struct proxy_opts o = { 0 };
-	struct proxy *p;
 	char *log;
 
 	(void)state;
@@ -407,19 +355,11 @@ test_mismatched_key_refused(void **state)
 	make_cert(dir, "two", "ec -pkeyopt ec_paramgen_curve:P-256");
 	snprintf(crt, sizeof(crt), "%s/one.crt", dir);
 	snprintf(key, sizeof(key), "%s/two.key", dir);
-	o.upstream = fake_url(fake);
-	o.dir = dir;
-	o.args = args;
-	o.expect_fail = true;
-	p = proxy_start(&o);
-	assert_non_null(p);
-	assert_true(proxy_wait(p, 15000) > 0);
-	log = proxy_log(p);
+	log = hu_proxy_refused(fake, dir, args, 15000);
 	if (strstr(log, "--tls-key-file") == NULL || strstr(log, "does not match") == NULL)
 		fail_msg("the error does not explain the mismatch:\n%s", log);
 	assert_null(strstr(log, "PRIVATE KEY"));
 	free(log);
-	proxy_free(p);
 	free(dir);
 }
 

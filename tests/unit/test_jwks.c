@@ -20,6 +20,7 @@
 
 #include "server/jwks.h"
 #include "server/jwt.h"
+#include "tests/unit/jwt_fixture.h"
 
 #define T0		((int64_t)1700000000)
 #define LEEWAY		60
@@ -39,18 +40,6 @@ struct keys {
 static struct keys K;
 
 static char *
-b64url(const void *bin, size_t len)
-{
-	const int v = sodium_base64_VARIANT_URLSAFE_NO_PADDING;
-	size_t n = sodium_base64_ENCODED_LEN(len, v);
-	char *out = malloc(n);
-
-	assert_non_null(out);
-	sodium_bin2base64(out, n, bin, len, v);
-	return out;
-}
-
-static char *
 bn_param_b64(EVP_PKEY *pkey, const char *name)
 {
 	BIGNUM *bn = NULL;
@@ -62,7 +51,7 @@ bn_param_b64(EVP_PKEY *pkey, const char *name)
 		return NULL;
 	n = BN_bn2bin(bn, buf);
 	BN_free(bn);
-	s = b64url(buf, (size_t)n);
+	s = jwtfx_b64url(buf, (size_t)n);
 	return s;
 }
 
@@ -127,30 +116,18 @@ group_teardown(void **state)
 static char *
 rs256(EVP_PKEY *pkey, const char *header, const char *payload)
 {
-	char *h = b64url(header, strlen(header));
-	char *p = b64url(payload, strlen(payload));
-	char *tok, *s;
+	char *tok = jwtfx_signing_input(header, payload);
 	uint8_t sig[1024];
-	size_t siglen = sizeof(sig), n;
+	size_t siglen = sizeof(sig);
 	EVP_MD_CTX *md = EVP_MD_CTX_new();
 
-	n = strlen(h) + strlen(p) + 2048;
-	tok = malloc(n);
-	assert_non_null(tok);
-	snprintf(tok, n, "%s.%s", h, p);
 	assert_non_null(md);
 	assert_int_equal(EVP_DigestSignInit(md, NULL, EVP_sha256(), NULL,
 	    pkey), 1);
 	assert_int_equal(EVP_DigestSign(md, sig, &siglen,
 	    (const uint8_t *)tok, strlen(tok)), 1);
 	EVP_MD_CTX_free(md);
-	s = b64url(sig, siglen);
-	strcat(tok, ".");
-	strcat(tok, s);
-	free(h);
-	free(p);
-	free(s);
-	return tok;
+	return jwtfx_add_signature(tok, sig, siglen);
 }
 
 static struct jwks *
@@ -347,12 +324,12 @@ test_wrong_alg(void **state)
 	}
 	/* Key confusion: HS256 keyed with the public modulus. */
 	hdr = "{\"alg\":\"HS256\",\"kid\":\"k-a\"}";
-	h = b64url(hdr, strlen(hdr));
-	p = b64url(IAM_PAYLOAD, strlen(IAM_PAYLOAD));
+	h = jwtfx_b64url(hdr, strlen(hdr));
+	p = jwtfx_b64url(IAM_PAYLOAD, strlen(IAM_PAYLOAD));
 	snprintf(buf, sizeof(buf), "%s.%s", h, p);
 	crypto_auth_hmacsha256(mac, (const uint8_t *)buf, strlen(buf),
 	    (const uint8_t *)K.n_a);
-	s = b64url(mac, sizeof(mac));
+	s = jwtfx_b64url(mac, sizeof(mac));
 	strcat(buf, ".");
 	strcat(buf, s);
 	free(s);
@@ -360,7 +337,7 @@ test_wrong_alg(void **state)
 	/* And the unsigned form. */
 	free(h);
 	hdr = "{\"alg\":\"none\",\"kid\":\"k-a\"}";
-	h = b64url(hdr, strlen(hdr));
+	h = jwtfx_b64url(hdr, strlen(hdr));
 	snprintf(buf, sizeof(buf), "%s.%s.", h, p);
 	assert_int_equal(verify(k, buf, T0), JWT_EALG);
 	free(h);

@@ -18,6 +18,7 @@
 #include <sodium.h>
 
 #include "server/jwt.h"
+#include "tests/unit/jwt_fixture.h"
 
 #define T0	((int64_t)1700000000)
 #define LEEWAY	30
@@ -40,41 +41,16 @@ group_setup(void **state)
 	return 0;
 }
 
-/* base64url (no padding) of len bytes into a malloc'd string. */
-static char *
-b64url(const void *bin, size_t len)
-{
-	const int v = sodium_base64_VARIANT_URLSAFE_NO_PADDING;
-	size_t n = sodium_base64_ENCODED_LEN(len, v);
-	char *out = malloc(n);
-
-	assert_non_null(out);
-	sodium_bin2base64(out, n, bin, len, v);
-	return out;
-}
-
 /* A token with arbitrary header and payload text, HMAC-signed with key. */
 static char *
 make_token(const uint8_t *key, const char *header, const char *payload)
 {
-	char *h = b64url(header, strlen(header));
-	char *p = b64url(payload, strlen(payload));
+	char *tok = jwtfx_signing_input(header, payload);
 	uint8_t mac[crypto_auth_hmacsha256_BYTES];
-	char *s, *tok;
-	size_t n = strlen(h) + strlen(p) + 64;
 
-	tok = malloc(n);
-	assert_non_null(tok);
-	snprintf(tok, n, "%s.%s", h, p);
 	crypto_auth_hmacsha256(mac, (const unsigned char *)tok, strlen(tok),
 	    key);
-	s = b64url(mac, sizeof(mac));
-	strcat(tok, ".");
-	strcat(tok, s);
-	free(h);
-	free(p);
-	free(s);
-	return tok;
+	return jwtfx_add_signature(tok, mac, sizeof(mac));
 }
 
 static int
@@ -281,12 +257,12 @@ test_alg(void **state)
 		free(tok);
 	}
 	/* The classic unsigned token: alg none and an empty signature. */
-	h = b64url("{\"alg\":\"none\"}", 14);
-	p = b64url(payload, strlen(payload));
+	h = jwtfx_b64url("{\"alg\":\"none\"}", 14);
+	p = jwtfx_b64url(payload, strlen(payload));
 	snprintf(buf, sizeof(buf), "%s.%s.", h, p);
 	assert_int_equal(verify_at(key_a, buf, T0), JWT_EALG);
 	free(h);
-	h = b64url("{\"alg\":\"HS256\"}", 15);
+	h = jwtfx_b64url("{\"alg\":\"HS256\"}", 15);
 	snprintf(buf, sizeof(buf), "%s.%s.", h, p);
 	assert_int_equal(verify_at(key_a, buf, T0), JWT_EBADSIG);
 	free(h);

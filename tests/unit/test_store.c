@@ -9,7 +9,6 @@
  * Each test gets a fresh temporary directory and a store in it; time is
  * an injected number, never the clock.
  */
-#include <ftw.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -25,129 +24,12 @@
 #include "api/route.h"
 #include "store/store.h"
 #include "store/store_int.h"
-
-#define T0	((int64_t)1700000000000)	/* a wall-clock ms origin */
-#define MIN	((int64_t)60 * 1000)
-#define HOUR	(60 * MIN)
-
-struct fx {
-	char		 dir[256];
-	char		 path[320];
-	uint8_t		 key[STORE_KEY_BYTES];
-	struct store_opts opts;
-	struct store	*s;
-	struct store_reader *r;
-};
-
-static int
-rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st; (void)flag; (void)ftw;
-	return remove(path);
-}
-
-static void
-fx_open(struct fx *f)
-{
-	struct store_open_report rep;
-	char why[512];
-
-	assert_int_equal(store_open(&f->s, &f->opts, T0, &rep, why,
-	    sizeof(why)), STORE_OK);
-	assert_non_null(f->s);
-	assert_non_null(f->r = store_reader_new(f->s));
-}
-
-static void
-fx_close(struct fx *f)
-{
-	store_reader_free(f->r);
-	store_close(f->s);
-	f->r = NULL;
-	f->s = NULL;
-}
-
-static int
-setup_with(void **state, const char *path, int64_t max_entries,
-    int64_t max_bytes, int64_t max_entry_bytes)
-{
-	struct fx *f = calloc(1, sizeof(*f));
-	const char *tmp = getenv("TMPDIR");
-
-	if (f == NULL)
-		return -1;
-	snprintf(f->dir, sizeof(f->dir), "%s/test_store.XXXXXX",
-	    tmp ? tmp : "/tmp");
-	if (mkdtemp(f->dir) == NULL)
-		return -1;
-	if (path == NULL)
-		snprintf(f->path, sizeof(f->path), "%s/cache.db", f->dir);
-	else
-		snprintf(f->path, sizeof(f->path), "%s", path);
-	memset(f->key, 0x5a, sizeof(f->key));
-	f->key[0] = 1;
-	f->opts.path = f->path;
-	f->opts.key = f->key;
-	f->opts.max_entries = max_entries;
-	f->opts.max_bytes = max_bytes;
-	f->opts.max_entry_bytes = max_entry_bytes;
-	fx_open(f);
-	*state = f;
-	return 0;
-}
+#include "tests/unit/store_fixture.h"
 
 static int
 setup(void **state)
 {
-	return setup_with(state, NULL, 0, 0, 0);
-}
-
-static int
-teardown(void **state)
-{
-	struct fx *f = *state;
-
-	fx_close(f);
-	nftw(f->dir, rm_entry, 8, FTW_DEPTH | FTW_PHYS);
-	free(f);
-	return 0;
-}
-
-/* An entry fetched at now with the given ttl (ms) and a text body. */
-static void
-make_entry(struct store_entry *e, const char *body, int64_t now, int64_t ttl,
-    unsigned kind)
-{
-	memset(e, 0, sizeof(*e));
-	store_meta_set(&e->meta, now, ttl, HOUR, 7);
-	e->meta.kind = kind;
-	e->status = 200;
-	e->content_type = (char *)"application/json";
-	e->secret_id = (char *)"sid";
-	e->group_id = (char *)"gid";
-	e->body = (uint8_t *)body;
-	e->body_len = strlen(body);
-}
-
-static void
-put_text(struct store *s, const char *key, const char *tag, const char *body,
-    int64_t now, int64_t ttl, unsigned kind)
-{
-	struct store_entry e;
-
-	make_entry(&e, body, now, ttl, kind);
-	assert_int_equal(store_put(s, key, tag, &e), STORE_OK);
-}
-
-static bool
-present(struct fx *f, const char *key)
-{
-	struct store_entry *e = NULL;
-	int rc = store_get(f->r, key, &e);
-
-	assert_true(rc == STORE_OK || rc == STORE_ENOTFOUND);
-	store_entry_free(e);
-	return rc == STORE_OK;
+	return fx_setup_open(state, false);
 }
 
 /* The integer a query on the database file gives. */
@@ -255,11 +137,12 @@ test_replace_keeps_counters(void **state)
 	struct store_entry *got = NULL;
 	int64_t entries, bytes1, bytes2;
 
-	put_text(f->s, "v2/secret/a", "a", "short", T0, MIN, ROUTE_KIND_SECRET);
+	fx_put_text(f->s, "v2/secret/a", "a", "short", T0, MIN,
+	    ROUTE_KIND_SECRET);
 	store_stats(f->s, &entries, &bytes1);
 	assert_int_equal(entries, 1);
-	put_text(f->s, "v2/secret/a", "a", "a longer body than before", T0 + 1,
-	    MIN, ROUTE_KIND_SECRET);
+	fx_put_text(f->s, "v2/secret/a", "a", "a longer body than before",
+	    T0 + 1, MIN, ROUTE_KIND_SECRET);
 	store_stats(f->s, &entries, &bytes2);
 	assert_int_equal(entries, 1);
 	assert_int_equal(bytes2 - bytes1, strlen("a longer body than before") -
@@ -281,10 +164,10 @@ test_tamper_detected(void **state)
 	struct store_entry *got = NULL;
 	int64_t entries;
 
-	put_text(f->s, "v2/secret/a", "a", "{\"payload\":\"s3cr3t\"}", T0, MIN,
-	    ROUTE_KIND_SECRET);
-	put_text(f->s, "v2/secret/b", "b", "{\"payload\":\"other\"}", T0 + 1, MIN,
-	    ROUTE_KIND_SECRET);
+	fx_put_text(f->s, "v2/secret/a", "a", "{\"payload\":\"s3cr3t\"}", T0,
+	    MIN, ROUTE_KIND_SECRET);
+	fx_put_text(f->s, "v2/secret/b", "b", "{\"payload\":\"other\"}", T0 + 1,
+	    MIN, ROUTE_KIND_SECRET);
 	/* Flip one bit in the middle of a's ciphertext. */
 	raw_exec(f, "UPDATE entries SET blob = CAST(substr(blob, 1, 29) || "
 	    "CASE WHEN substr(blob, 30, 1) = x'00' THEN x'01' ELSE x'00' END "
@@ -294,7 +177,7 @@ test_tamper_detected(void **state)
 	    "typeof(blob) = 'blob' AND length(blob) = size"), 2);
 	assert_int_equal(store_get(f->r, "v2/secret/a", &got), STORE_ECORRUPT);
 	assert_null(got);
-	assert_true(present(f, "v2/secret/b"));
+	assert_true(fx_present(f, "v2/secret/b"));
 	store_stats(f->s, &entries, NULL);
 	assert_int_equal(entries, 2);
 
@@ -310,7 +193,7 @@ test_tamper_detected(void **state)
 	    "stale_until = stale_until + 3600000");
 	assert_int_equal(store_get(f->r, "v2/secret/b", &got), STORE_ECORRUPT);
 	/* So does a changed tag, which would dodge invalidation. */
-	put_text(f->s, "v2/secret/c", "c", "x", T0, MIN, ROUTE_KIND_SECRET);
+	fx_put_text(f->s, "v2/secret/c", "c", "x", T0, MIN, ROUTE_KIND_SECRET);
 	raw_exec(f, "UPDATE entries SET tag = NULL WHERE tag IS NOT NULL");
 	assert_int_equal(store_get(f->r, "v2/secret/c", &got), STORE_ECORRUPT);
 	assert_int_equal(store_maintain(f->s, T0 + 2, 0), STORE_OK);
@@ -323,9 +206,9 @@ test_row_swap_fails(void **state)
 	struct fx *f = *state;
 	struct store_entry *got = NULL;
 
-	put_text(f->s, "v2/secret/a", "same", "body a", T0, MIN,
+	fx_put_text(f->s, "v2/secret/a", "same", "body a", T0, MIN,
 	    ROUTE_KIND_SECRET);
-	put_text(f->s, "v2/secret/b", "same", "body b", T0 + 1, MIN,
+	fx_put_text(f->s, "v2/secret/b", "same", "body b", T0 + 1, MIN,
 	    ROUTE_KIND_SECRET);
 	/* Everything of row a but its k, copied over row b. */
 	raw_exec(f, "UPDATE entries SET (tag, kind, fetched_at, fresh_until, "
@@ -384,10 +267,10 @@ test_freshness_transitions(void **state)
 	/* Expired rows go at the next maintenance, not before. */
 	assert_int_equal(store_maintain(f->s, T0 + ttl + max_stale - 1, 0),
 	    STORE_OK);
-	assert_true(present(f, "v2/secret/t"));
+	assert_true(fx_present(f, "v2/secret/t"));
 	assert_int_equal(store_maintain(f->s, T0 + ttl + max_stale, 0),
 	    STORE_OK);
-	assert_false(present(f, "v2/secret/t"));
+	assert_false(fx_present(f, "v2/secret/t"));
 
 	/* A zero TTL is born stale; a negative max_stale counts as zero. */
 	store_meta_set(&e.meta, T0, 0, -5, 1);
@@ -483,12 +366,12 @@ test_negative_caching(void **state)
 	store_entry_free(got);
 
 	/* A write anywhere drops cached 404s. */
-	put_text(f->s, "v2/secret/present", "present", "{}", T0, MIN,
+	fx_put_text(f->s, "v2/secret/present", "present", "{}", T0, MIN,
 	    ROUTE_KIND_SECRET);
 	assert_int_equal(store_invalidate(f->s, NULL, ROUTE_KIND_NEGATIVE, NULL),
 	    STORE_OK);
-	assert_false(present(f, "v2/secret/missing"));
-	assert_true(present(f, "v2/secret/present"));
+	assert_false(fx_present(f, "v2/secret/missing"));
+	assert_true(fx_present(f, "v2/secret/present"));
 }
 
 static void
@@ -497,27 +380,28 @@ test_invalidate(void **state)
 	struct fx *f = *state;
 	int64_t dropped = -1, entries;
 
-	put_text(f->s, "v2/secret/A", "A", "a", T0, MIN, ROUTE_KIND_SECRET);
-	put_text(f->s, "v2/secret/A/metadata", "A", "am", T0, MIN,
+	fx_put_text(f->s, "v2/secret/A", "A", "a", T0, MIN, ROUTE_KIND_SECRET);
+	fx_put_text(f->s, "v2/secret/A/metadata", "A", "am", T0, MIN,
 	    ROUTE_KIND_SECRET);
-	put_text(f->s, "v1/secret/arbitrary/A", "A", "a1", T0, MIN,
+	fx_put_text(f->s, "v1/secret/arbitrary/A", "A", "a1", T0, MIN,
 	    ROUTE_KIND_SECRET);
-	put_text(f->s, "v2/secret/B", "B", "b", T0, MIN, ROUTE_KIND_SECRET);
-	put_text(f->s, "v2/list?limit=10", "", "l", T0, MIN, ROUTE_KIND_LIST);
-	put_text(f->s, "v2/groups", NULL, "g", T0, MIN, ROUTE_KIND_GROUPS);
-	put_text(f->s, "v2/secret/C", "C", "404", T0, MIN,
+	fx_put_text(f->s, "v2/secret/B", "B", "b", T0, MIN, ROUTE_KIND_SECRET);
+	fx_put_text(f->s, "v2/list?limit=10", "", "l", T0, MIN,
+	    ROUTE_KIND_LIST);
+	fx_put_text(f->s, "v2/groups", NULL, "g", T0, MIN, ROUTE_KIND_GROUPS);
+	fx_put_text(f->s, "v2/secret/C", "C", "404", T0, MIN,
 	    ROUTE_KIND_SECRET | ROUTE_KIND_NEGATIVE);
 
 	assert_int_equal(store_invalidate(f->s, "A",
 	    ROUTE_KIND_LIST | ROUTE_KIND_NEGATIVE, &dropped), STORE_OK);
 	assert_int_equal(dropped, 5);
-	assert_false(present(f, "v2/secret/A"));
-	assert_false(present(f, "v2/secret/A/metadata"));
-	assert_false(present(f, "v1/secret/arbitrary/A"));
-	assert_false(present(f, "v2/list?limit=10"));
-	assert_false(present(f, "v2/secret/C"));
-	assert_true(present(f, "v2/secret/B"));
-	assert_true(present(f, "v2/groups"));
+	assert_false(fx_present(f, "v2/secret/A"));
+	assert_false(fx_present(f, "v2/secret/A/metadata"));
+	assert_false(fx_present(f, "v1/secret/arbitrary/A"));
+	assert_false(fx_present(f, "v2/list?limit=10"));
+	assert_false(fx_present(f, "v2/secret/C"));
+	assert_true(fx_present(f, "v2/secret/B"));
+	assert_true(fx_present(f, "v2/groups"));
 
 	/* An empty tag matches nothing (untagged rows are not one group). */
 	assert_int_equal(store_invalidate(f->s, "", 0, &dropped), STORE_OK);
@@ -527,7 +411,7 @@ test_invalidate(void **state)
 	assert_int_equal(store_invalidate(f->s, NULL, ROUTE_KIND_GROUPS,
 	    &dropped), STORE_OK);
 	assert_int_equal(dropped, 1);
-	assert_false(present(f, "v2/groups"));
+	assert_false(fx_present(f, "v2/groups"));
 	assert_int_equal(store_invalidate(f->s, "B", 0, NULL), STORE_OK);
 	store_stats(f->s, &entries, NULL);
 	assert_int_equal(entries, 0);
@@ -540,7 +424,7 @@ put_at(struct store *s, const char *key, int64_t fetched_at,
 {
 	struct store_entry e;
 
-	make_entry(&e, body, fetched_at, HOUR, ROUTE_KIND_SECRET);
+	fx_make_entry(&e, body, fetched_at, HOUR, ROUTE_KIND_SECRET);
 	e.meta.last_access = last_access;
 	assert_int_equal(store_put(s, key, key, &e), STORE_OK);
 }
@@ -560,26 +444,29 @@ test_evict_by_entries(void **state)
 	/* A read moves k1 to the back of the line. */
 	assert_int_equal(store_touch(f->s, "k1", T0 + 10), STORE_OK);
 	put_at(f->s, "k4", T0, T0 + 11, "4");
-	assert_false(present(f, "k2"));
-	assert_true(present(f, "k1") && present(f, "k3") && present(f, "k4"));
+	assert_false(fx_present(f, "k2"));
+	assert_true(fx_present(f, "k1") && fx_present(f, "k3") &&
+	    fx_present(f, "k4"));
 	put_at(f->s, "k5", T0, T0 + 12, "5");
-	assert_false(present(f, "k3"));
+	assert_false(fx_present(f, "k3"));
 	store_stats(f->s, &entries, NULL);
 	assert_int_equal(entries, 3);
 	/* An older touch does not move a row back in time. */
 	assert_int_equal(store_touch(f->s, "k4", T0), STORE_OK);
 	put_at(f->s, "k6", T0, T0 + 13, "6");
-	assert_false(present(f, "k1"));
-	assert_true(present(f, "k4"));
+	assert_false(fx_present(f, "k1"));
+	assert_true(fx_present(f, "k4"));
 
 	/* Equal last_access: the older fetch goes first. */
 	put_at(f->s, "n1", T0 + 50, T0 + 100, "x");
 	put_at(f->s, "n2", T0 + 40, T0 + 100, "y");
 	put_at(f->s, "n3", T0 + 60, T0 + 100, "z");
-	assert_true(present(f, "n1") && present(f, "n2") && present(f, "n3"));
+	assert_true(fx_present(f, "n1") && fx_present(f, "n2") &&
+	    fx_present(f, "n3"));
 	put_at(f->s, "n4", T0, T0 + 101, "w");
-	assert_false(present(f, "n2"));
-	assert_true(present(f, "n1") && present(f, "n3") && present(f, "n4"));
+	assert_false(fx_present(f, "n2"));
+	assert_true(fx_present(f, "n1") && fx_present(f, "n3") &&
+	    fx_present(f, "n4"));
 }
 
 static void
@@ -605,8 +492,8 @@ test_evict_by_bytes(void **state)
 	assert_int_equal(bytes, 3 * one);
 	assert_int_equal(store_touch(f->s, "b1", T0 + 9), STORE_OK);
 	put_at(f->s, "b4", T0, T0 + 10, "0123456789");
-	assert_false(present(f, "b2"));
-	assert_true(present(f, "b1"));
+	assert_false(fx_present(f, "b2"));
+	assert_true(fx_present(f, "b1"));
 	/* A row of one + 150 bytes pushes out the two oldest: b3, then b1. */
 	memset(big, 'y', sizeof(big) - 1);
 	big[sizeof(big) - 1] = '\0';
@@ -614,9 +501,9 @@ test_evict_by_bytes(void **state)
 	store_stats(f->s, &entries, &bytes);
 	assert_int_equal(entries, 2);
 	assert_int_equal(bytes, 2 * one + 150);
-	assert_true(present(f, "bb") && present(f, "b4"));
-	assert_false(present(f, "b3"));
-	assert_false(present(f, "b1"));
+	assert_true(fx_present(f, "bb") && fx_present(f, "b4"));
+	assert_false(fx_present(f, "b3"));
+	assert_false(fx_present(f, "b1"));
 
 	/* Maintenance enforces bounds lowered since the rows were written. */
 	fx_close(f);
@@ -643,18 +530,18 @@ test_too_big(void **state)
 	fx_open(f);
 	memset(body, 'x', sizeof(body) - 1);
 	body[sizeof(body) - 1] = '\0';
-	make_entry(&e, body, T0, MIN, ROUTE_KIND_SECRET);
+	fx_make_entry(&e, body, T0, MIN, ROUTE_KIND_SECRET);
 	assert_int_equal(store_put(f->s, "big", "big", &e), STORE_ETOOBIG);
 	body[700] = '\0';
-	make_entry(&e, body, T0, MIN, ROUTE_KIND_SECRET);
+	fx_make_entry(&e, body, T0, MIN, ROUTE_KIND_SECRET);
 	assert_int_equal(store_put(f->s, "fits", "fits", &e), STORE_OK);
-	assert_false(present(f, "big"));
+	assert_false(fx_present(f, "big"));
 	store_stats(f->s, &entries, NULL);
 	assert_int_equal(entries, 1);
 	/* The limit is on the sealed size, which exceeds the body. */
 	body[700] = 'x';
 	body[990] = '\0';
-	make_entry(&e, body, T0, MIN, ROUTE_KIND_SECRET);
+	fx_make_entry(&e, body, T0, MIN, ROUTE_KIND_SECRET);
 	assert_int_equal(store_put(f->s, "edge", "edge", &e), STORE_ETOOBIG);
 }
 
@@ -668,7 +555,7 @@ test_due_refreshes(void **state)
 	int n;
 
 	/* due, recently read, refresh_at T0+100 */
-	make_entry(&e, "a", T0, MIN, ROUTE_KIND_SECRET);
+	fx_make_entry(&e, "a", T0, MIN, ROUTE_KIND_SECRET);
 	e.meta.refresh_at = T0 + 100;
 	e.meta.last_access = T0 + 20 * MIN;
 	assert_int_equal(store_put(f->s, "due-late", "a", &e), STORE_OK);
@@ -676,14 +563,14 @@ test_due_refreshes(void **state)
 	e.meta.refresh_at = T0 + 50;
 	assert_int_equal(store_put(f->s, "due-early", "b", &e), STORE_OK);
 	/* not due yet */
-	make_entry(&e, "c", T0 + 20 * MIN, MIN, ROUTE_KIND_SECRET);
+	fx_make_entry(&e, "c", T0 + 20 * MIN, MIN, ROUTE_KIND_SECRET);
 	assert_int_equal(store_put(f->s, "fresh", "c", &e), STORE_OK);
 	/* due but nobody read it within idle */
-	make_entry(&e, "d", T0, MIN, ROUTE_KIND_SECRET);
+	fx_make_entry(&e, "d", T0, MIN, ROUTE_KIND_SECRET);
 	e.meta.last_access = T0;
 	assert_int_equal(store_put(f->s, "idle", "d", &e), STORE_OK);
 	/* due and read, but past stale_until */
-	make_entry(&e, "e", T0, MIN, ROUTE_KIND_SECRET);
+	fx_make_entry(&e, "e", T0, MIN, ROUTE_KIND_SECRET);
 	e.meta.stale_until = T0 + 2 * MIN;
 	e.meta.last_access = T0 + 20 * MIN;
 	assert_int_equal(store_put(f->s, "expired", "e", &e), STORE_OK);
@@ -705,7 +592,7 @@ test_due_refreshes(void **state)
 	assert_null(keys);
 
 	/* A refreshed entry is no longer due; the others still are. */
-	put_text(f->s, "due-early", "b", "new", T0 + 20 * MIN + 2, MIN,
+	fx_put_text(f->s, "due-early", "b", "new", T0 + 20 * MIN + 2, MIN,
 	    ROUTE_KIND_SECRET);
 	n = store_due_refreshes(f->s, T0 + 20 * MIN + 3, idle, &keys, 10);
 	assert_int_equal(n, 1);
@@ -717,7 +604,7 @@ test_due_refreshes(void **state)
 	    "WHERE refresh_at = 1700000000100");
 	n = store_due_refreshes(f->s, T0 + 20 * MIN + 3, idle, &keys, 10);
 	assert_int_equal(n, 0);
-	assert_false(present(f, "due-late"));
+	assert_false(fx_present(f, "due-late"));
 	assert_int_equal(store_due_refreshes(f->s, T0, idle, &keys, 0), 0);
 }
 
@@ -725,26 +612,29 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_round_trip, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_round_trip, setup,
+		    fx_teardown),
 		cmocka_unit_test_setup_teardown(test_replace_keeps_counters,
-		    setup, teardown),
+		    setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_tamper_detected, setup,
-		    teardown),
+		    fx_teardown),
 		cmocka_unit_test_setup_teardown(test_row_swap_fails, setup,
-		    teardown),
+		    fx_teardown),
 		cmocka_unit_test_setup_teardown(test_freshness_transitions,
-		    setup, teardown),
+		    setup, fx_teardown),
 		cmocka_unit_test(test_refresh_jitter_bounds),
 		cmocka_unit_test_setup_teardown(test_negative_caching, setup,
-		    teardown),
-		cmocka_unit_test_setup_teardown(test_invalidate, setup, teardown),
+		    fx_teardown),
+		cmocka_unit_test_setup_teardown(test_invalidate, setup,
+		    fx_teardown),
 		cmocka_unit_test_setup_teardown(test_evict_by_entries, setup,
-		    teardown),
+		    fx_teardown),
 		cmocka_unit_test_setup_teardown(test_evict_by_bytes, setup,
-		    teardown),
-		cmocka_unit_test_setup_teardown(test_too_big, setup, teardown),
+		    fx_teardown),
+		cmocka_unit_test_setup_teardown(test_too_big, setup,
+		    fx_teardown),
 		cmocka_unit_test_setup_teardown(test_due_refreshes, setup,
-		    teardown),
+		    fx_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -4,7 +4,6 @@
  * without a key), and reader threads hammering the store while the writer
  * puts, invalidates and evicts (run it under TSan too).
  */
-#include <ftw.h>
 #include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -20,135 +19,18 @@
 
 #include "api/route.h"
 #include "store/store.h"
-
-#define T0	((int64_t)1700000000000)	/* a wall-clock ms origin */
-#define MIN	((int64_t)60 * 1000)
-#define HOUR	(60 * MIN)
-
-struct fx {
-	char		 dir[256];
-	char		 path[320];
-	uint8_t		 key[STORE_KEY_BYTES];
-	struct store_opts opts;
-	struct store	*s;
-	struct store_reader *r;
-};
-
-static int
-rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st; (void)flag; (void)ftw;
-	return remove(path);
-}
-
-static void
-fx_open(struct fx *f)
-{
-	struct store_open_report rep;
-	char why[512];
-
-	assert_int_equal(store_open(&f->s, &f->opts, T0, &rep, why,
-	    sizeof(why)), STORE_OK);
-	assert_non_null(f->s);
-	assert_non_null(f->r = store_reader_new(f->s));
-}
-
-static void
-fx_close(struct fx *f)
-{
-	store_reader_free(f->r);
-	store_close(f->s);
-	f->r = NULL;
-	f->s = NULL;
-}
-
-static int
-setup_with(void **state, const char *path, int64_t max_entries,
-    int64_t max_bytes, int64_t max_entry_bytes)
-{
-	struct fx *f = calloc(1, sizeof(*f));
-	const char *tmp = getenv("TMPDIR");
-
-	if (f == NULL)
-		return -1;
-	snprintf(f->dir, sizeof(f->dir), "%s/test_store.XXXXXX",
-	    tmp ? tmp : "/tmp");
-	if (mkdtemp(f->dir) == NULL)
-		return -1;
-	if (path == NULL)
-		snprintf(f->path, sizeof(f->path), "%s/cache.db", f->dir);
-	else
-		snprintf(f->path, sizeof(f->path), "%s", path);
-	memset(f->key, 0x5a, sizeof(f->key));
-	f->key[0] = 1;
-	f->opts.path = f->path;
-	f->opts.key = f->key;
-	f->opts.max_entries = max_entries;
-	f->opts.max_bytes = max_bytes;
-	f->opts.max_entry_bytes = max_entry_bytes;
-	fx_open(f);
-	*state = f;
-	return 0;
-}
+#include "tests/unit/store_fixture.h"
 
 static int
 setup(void **state)
 {
-	return setup_with(state, NULL, 0, 0, 0);
+	return fx_setup_open(state, false);
 }
 
 static int
 setup_memory(void **state)
 {
-	return setup_with(state, ":memory:", 0, 0, 0);
-}
-
-static int
-teardown(void **state)
-{
-	struct fx *f = *state;
-
-	fx_close(f);
-	nftw(f->dir, rm_entry, 8, FTW_DEPTH | FTW_PHYS);
-	free(f);
-	return 0;
-}
-
-/* An entry fetched at now with the given ttl (ms) and a text body. */
-static void
-make_entry(struct store_entry *e, const char *body, int64_t now, int64_t ttl,
-    unsigned kind)
-{
-	memset(e, 0, sizeof(*e));
-	store_meta_set(&e->meta, now, ttl, HOUR, 7);
-	e->meta.kind = kind;
-	e->status = 200;
-	e->content_type = (char *)"application/json";
-	e->secret_id = (char *)"sid";
-	e->group_id = (char *)"gid";
-	e->body = (uint8_t *)body;
-	e->body_len = strlen(body);
-}
-
-static void
-put_text(struct store *s, const char *key, const char *tag, const char *body,
-    int64_t now, int64_t ttl, unsigned kind)
-{
-	struct store_entry e;
-
-	make_entry(&e, body, now, ttl, kind);
-	assert_int_equal(store_put(s, key, tag, &e), STORE_OK);
-}
-
-static bool
-present(struct fx *f, const char *key)
-{
-	struct store_entry *e = NULL;
-	int rc = store_get(f->r, key, &e);
-
-	assert_true(rc == STORE_OK || rc == STORE_ENOTFOUND);
-	store_entry_free(e);
-	return rc == STORE_OK;
+	return fx_setup_open(state, true);
 }
 
 #define THREAD_KEYS	200
@@ -170,11 +52,12 @@ test_readers_see_commits(void **state)
 
 	assert_non_null(r2 = store_reader_new(f->s));
 	assert_int_equal(store_get(r2, "v2/secret/x", &got), STORE_ENOTFOUND);
-	put_text(f->s, "v2/secret/x", "x", "one", T0, MIN, ROUTE_KIND_SECRET);
+	fx_put_text(f->s, "v2/secret/x", "x", "one", T0, MIN,
+	    ROUTE_KIND_SECRET);
 	assert_int_equal(store_get(r2, "v2/secret/x", &got), STORE_OK);
 	assert_memory_equal(got->body, "one", 3);
 	store_entry_free(got);
-	put_text(f->s, "v2/secret/x", "x", "two", T0 + 1, MIN,
+	fx_put_text(f->s, "v2/secret/x", "x", "two", T0 + 1, MIN,
 	    ROUTE_KIND_SECRET);
 	assert_int_equal(store_get(f->r, "v2/secret/x", &got), STORE_OK);
 	assert_memory_equal(got->body, "two", 3);
@@ -199,7 +82,8 @@ test_batch(void **state)
 
 	for (i = 0; i < 50; i++) {
 		snprintf(key, sizeof(key), "v2/secret/%d", i);
-		put_text(f->s, key, key + 10, "b", T0, MIN, ROUTE_KIND_SECRET);
+		fx_put_text(f->s, key, key + 10, "b", T0, MIN,
+		    ROUTE_KIND_SECRET);
 	}
 	assert_int_equal(store_commit(f->s), STORE_EINVAL);
 	assert_int_equal(store_begin(f->s), STORE_OK);
@@ -208,7 +92,8 @@ test_batch(void **state)
 		snprintf(key, sizeof(key), "v2/secret/%d", i);
 		assert_int_equal(store_touch(f->s, key, T0 + 1000 + i), STORE_OK);
 	}
-	put_text(f->s, "v2/secret/new", "new", "n", T0, MIN, ROUTE_KIND_SECRET);
+	fx_put_text(f->s, "v2/secret/new", "new", "n", T0, MIN,
+	    ROUTE_KIND_SECRET);
 	/* Readers and counters see only what committed. */
 	store_stats(f->s, &entries, NULL);
 	assert_int_equal(entries, 50);
@@ -226,7 +111,7 @@ test_batch(void **state)
 	assert_int_equal(store_delete(f->s, "v2/secret/new"), STORE_OK);
 	fx_close(f);
 	fx_open(f);
-	assert_false(present(f, "v2/secret/new"));
+	assert_false(fx_present(f, "v2/secret/new"));
 	store_stats(f->s, &entries, NULL);
 	assert_int_equal(entries, 50);
 }
@@ -242,7 +127,7 @@ test_memory_mode(void **state)
 	struct store_entry *got = NULL;
 	char why[256];
 
-	put_text(f->s, "v2/secret/m", "m", "in memory", T0, MIN,
+	fx_put_text(f->s, "v2/secret/m", "m", "in memory", T0, MIN,
 	    ROUTE_KIND_SECRET);
 	assert_int_equal(store_get(f->r, "v2/secret/m", &got), STORE_OK);
 	assert_memory_equal(got->body, "in memory", 9);
@@ -261,7 +146,7 @@ test_memory_mode(void **state)
 	store_close(other);
 
 	assert_int_equal(store_invalidate(f->s, "m", 0, NULL), STORE_OK);
-	assert_false(present(f, "v2/secret/m"));
+	assert_false(fx_present(f, "v2/secret/m"));
 	store_close(NULL);
 }
 
@@ -281,7 +166,7 @@ test_memory_without_key(void **state)
 	assert_int_equal(store_open(&s, &o, T0, &rep, why, sizeof(why)),
 	    STORE_OK);
 	assert_non_null(r = store_reader_new(s));
-	put_text(s, "v2/secret/k", "k", "body", T0, MIN, ROUTE_KIND_SECRET);
+	fx_put_text(s, "v2/secret/k", "k", "body", T0, MIN, ROUTE_KIND_SECRET);
 	assert_int_equal(store_get(r, "v2/secret/k", &got), STORE_OK);
 	store_entry_free(got);
 	store_reader_free(r);
@@ -364,7 +249,7 @@ test_threads(void **state)
 			snprintf(key, sizeof(key), "v2/secret/%d", i);
 			snprintf(tag, sizeof(tag), "%d", i);
 			thread_body(body, sizeof(body), i);
-			put_text(f->s, key, tag, body, T0 + round, MIN,
+			fx_put_text(f->s, key, tag, body, T0 + round, MIN,
 			    ROUTE_KIND_SECRET);
 			if (i % 10 == 0)
 				assert_int_equal(store_invalidate(f->s, tag, 0,
@@ -392,16 +277,17 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_readers_see_commits, setup,
-		    teardown),
+		    fx_teardown),
 		cmocka_unit_test_setup_teardown(test_readers_see_commits,
-		    setup_memory, teardown),
-		cmocka_unit_test_setup_teardown(test_batch, setup, teardown),
+		    setup_memory, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_batch, setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_memory_mode, setup_memory,
-		    teardown),
+		    fx_teardown),
 		cmocka_unit_test(test_memory_without_key),
-		cmocka_unit_test_setup_teardown(test_threads, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_threads, setup,
+		    fx_teardown),
 		cmocka_unit_test_setup_teardown(test_threads, setup_memory,
-		    teardown),
+		    fx_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

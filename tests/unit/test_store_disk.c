@@ -7,7 +7,6 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -26,53 +25,18 @@
 #include "api/route.h"
 #include "store/store.h"
 #include "store/store_int.h"
-
-#define T0	((int64_t)1700000000000)
-#define HOUR	((int64_t)3600 * 1000)
-
-struct fx {
-	char		 dir[256];
-	char		 path[320];
-	uint8_t		 key[STORE_KEY_BYTES];
-	uint8_t		 key2[STORE_KEY_BYTES];
-	struct store_opts opts;
-};
-
-static int
-rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st; (void)flag; (void)ftw;
-	return remove(path);
-}
+#include "tests/unit/store_fixture.h"
 
 static int
 setup(void **state)
 {
-	struct fx *f = calloc(1, sizeof(*f));
-	const char *tmp = getenv("TMPDIR");
+	struct fx *f;
 
-	if (f == NULL)
+	if (fx_setup(state, "test_store_disk", false) != 0)
 		return -1;
-	snprintf(f->dir, sizeof(f->dir), "%s/test_store_disk.XXXXXX",
-	    tmp ? tmp : "/tmp");
-	if (mkdtemp(f->dir) == NULL)
-		return -1;
-	snprintf(f->path, sizeof(f->path), "%s/cache.db", f->dir);
+	f = *state;
 	memset(f->key, 0x33, sizeof(f->key));
 	memset(f->key2, 0x77, sizeof(f->key2));
-	f->opts.path = f->path;
-	f->opts.key = f->key;
-	*state = f;
-	return 0;
-}
-
-static int
-teardown(void **state)
-{
-	struct fx *f = *state;
-
-	nftw(f->dir, rm_entry, 8, FTW_DEPTH | FTW_PHYS);
-	free(f);
 	return 0;
 }
 
@@ -344,30 +308,6 @@ test_no_plaintext_on_disk(void **state)
 	}
 }
 
-static int64_t
-page_count(sqlite3 *db)
-{
-	sqlite3_stmt *st;
-	int64_t n;
-
-	assert_int_equal(sqlite3_prepare_v2(db, "PRAGMA page_count", -1, &st,
-	    NULL), SQLITE_OK);
-	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
-	n = sqlite3_column_int64(st, 0);
-	sqlite3_finalize(st);
-	return n;
-}
-
-static void
-set_max_pages(sqlite3 *db, int64_t pages)
-{
-	char sql[64];
-
-	snprintf(sql, sizeof(sql), "PRAGMA max_page_count=%lld",
-	    (long long)pages);
-	assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
-}
-
 static void
 test_disk_full_heals(void **state)
 {
@@ -391,7 +331,7 @@ test_disk_full_heals(void **state)
 	/* No room for another page: writes fail with EIO, nothing crashes,
 	 * reads go on, counters do not move. */
 	db = store_writer_db(s);
-	set_max_pages(db, page_count(db));
+	fx_set_max_pages(db, fx_page_count(db));
 	for (i = 0; i < 20; i++) {
 		snprintf(key, sizeof(key), "v2/secret/full-%d", i);
 		rc = put_body(s, key, key, "x", body);
@@ -416,7 +356,7 @@ test_disk_full_heals(void **state)
 	assert_true(rc == STORE_OK || rc == STORE_EIO);
 
 	/* Room again: writes work, and the counters match the table. */
-	set_max_pages(db, 1 << 30);
+	fx_set_max_pages(db, 1 << 30);
 	for (i = 0; i < 20; i++) {
 		snprintf(key, sizeof(key), "v2/secret/after-%d", i);
 		assert_int_equal(put_body(s, key, key, "x", body), STORE_OK);
@@ -620,17 +560,18 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_file_modes, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_file_modes, setup,
+		    fx_teardown),
 		cmocka_unit_test_setup_teardown(test_corrupt_files_quarantined,
-		    setup, teardown),
+		    setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_no_plaintext_on_disk, setup,
-		    teardown),
+		    fx_teardown),
 		cmocka_unit_test_setup_teardown(test_disk_full_heals, setup,
-		    teardown),
+		    fx_teardown),
 		cmocka_unit_test_setup_teardown(test_kill_during_writes, setup,
-		    teardown),
+		    fx_teardown),
 		cmocka_unit_test_setup_teardown(test_kill_during_rotation, setup,
-		    teardown),
+		    fx_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

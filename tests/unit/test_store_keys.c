@@ -3,7 +3,6 @@
  * on a mismatch, and rotation to a new key (complete, and interrupted by
  * failing commits, then finished by maintenance).
  */
-#include <ftw.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -20,54 +19,23 @@
 
 #include "api/route.h"
 #include "store/store.h"
+#include "tests/unit/store_fixture.h"
 
-#define T0	((int64_t)1700000000000)
-#define HOUR	((int64_t)3600 * 1000)
 #define ROWS	1000	/* more than one reseal batch */
-
-struct fx {
-	char		 dir[256];
-	char		 path[320];
-	uint8_t		 key_a[STORE_KEY_BYTES];
-	uint8_t		 key_b[STORE_KEY_BYTES];
-};
-
-static int
-rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st; (void)flag; (void)ftw;
-	return remove(path);
-}
 
 static int
 setup(void **state)
 {
-	struct fx *f = calloc(1, sizeof(*f));
-	const char *tmp = getenv("TMPDIR");
+	struct fx *f;
 	int i;
 
-	if (f == NULL)
+	if (fx_setup(state, "test_store_keys", false) != 0)
 		return -1;
-	snprintf(f->dir, sizeof(f->dir), "%s/test_store_keys.XXXXXX",
-	    tmp ? tmp : "/tmp");
-	if (mkdtemp(f->dir) == NULL)
-		return -1;
-	snprintf(f->path, sizeof(f->path), "%s/cache.db", f->dir);
+	f = *state;
 	for (i = 0; i < STORE_KEY_BYTES; i++) {
-		f->key_a[i] = (uint8_t)i;
-		f->key_b[i] = (uint8_t)(0xa0 ^ (i * 7));
+		f->key[i] = (uint8_t)i;
+		f->key2[i] = (uint8_t)(0xa0 ^ (i * 7));
 	}
-	*state = f;
-	return 0;
-}
-
-static int
-teardown(void **state)
-{
-	struct fx *f = *state;
-
-	nftw(f->dir, rm_entry, 8, FTW_DEPTH | FTW_PHYS);
-	free(f);
 	return 0;
 }
 
@@ -120,7 +88,7 @@ test_key_file(void **state)
 	bool	 too_open = true;
 
 	snprintf(path, sizeof(path), "%s/cache.key", f->dir);
-	b64(f->key_a, 32, good, sizeof(good));
+	b64(f->key, 32, good, sizeof(good));
 	assert_int_equal(strlen(good), 44);
 
 	/* As `openssl rand -base64 32` writes it. */
@@ -128,7 +96,7 @@ test_key_file(void **state)
 	write_file(path, text, 0600);
 	assert_int_equal(store_key_load(path, &key, &too_open, why,
 	    sizeof(why)), 0);
-	assert_memory_equal(key, f->key_a, 32);
+	assert_memory_equal(key, f->key, 32);
 	assert_false(too_open);
 	store_key_free(key);
 
@@ -137,7 +105,7 @@ test_key_file(void **state)
 	write_file(path, text, 0644);
 	assert_int_equal(store_key_load(path, &key, &too_open, why,
 	    sizeof(why)), 0);
-	assert_memory_equal(key, f->key_a, 32);
+	assert_memory_equal(key, f->key, 32);
 	assert_true(too_open);
 	store_key_free(key);
 	write_file(path, text, 0640);
@@ -286,8 +254,8 @@ test_wrong_key(void **state)
 	struct store *s = (struct store *)1;
 	char why[512];
 
-	fill(f, f->key_a, 3);
-	set_opts(f, &o, f->key_b, NULL);
+	fill(f, f->key, 3);
+	set_opts(f, &o, f->key2, NULL);
 	assert_int_equal(store_open(&s, &o, T0, &rep, why, sizeof(why)),
 	    STORE_EKEY);
 	assert_null(s);
@@ -297,7 +265,7 @@ test_wrong_key(void **state)
 	assert_false(rep.quarantined);
 
 	/* Nothing was touched: the right key still opens it. */
-	set_opts(f, &o, f->key_a, NULL);
+	set_opts(f, &o, f->key, NULL);
 	assert_int_equal(store_open(&s, &o, T0, &rep, why, sizeof(why)),
 	    STORE_OK);
 	assert_int_equal(rep.entries, 3);
@@ -306,7 +274,7 @@ test_wrong_key(void **state)
 	store_close(s);
 
 	/* An "old key" that is not the one either. */
-	set_opts(f, &o, f->key_b, f->key_b);
+	set_opts(f, &o, f->key2, f->key2);
 	assert_int_equal(store_open(&s, &o, T0, &rep, why, sizeof(why)),
 	    STORE_EKEY);
 }
@@ -321,8 +289,8 @@ test_reset_on_mismatch(void **state)
 	struct stat st;
 	char why[512];
 
-	fill(f, f->key_a, 5);
-	set_opts(f, &o, f->key_b, NULL);
+	fill(f, f->key, 5);
+	set_opts(f, &o, f->key2, NULL);
 	o.reset_on_key_mismatch = true;
 	assert_int_equal(store_open(&s, &o, T0 + 1234, &rep, why, sizeof(why)),
 	    STORE_OK);
@@ -338,8 +306,8 @@ test_reset_on_mismatch(void **state)
 	check_rows(s, 0, -1);
 	store_close(s);
 
-	/* The new database belongs to key b; the old one still to key a. */
-	set_opts(f, &o, f->key_b, NULL);
+	/* The new database belongs to key2; the old one still to key. */
+	set_opts(f, &o, f->key2, NULL);
 	assert_int_equal(store_open(&s, &o, T0, &rep, why, sizeof(why)),
 	    STORE_OK);
 	assert_false(rep.quarantined);
@@ -355,8 +323,8 @@ test_quarantined_copy_keeps_rows(void **state)
 	struct store *s = NULL;
 	char why[512], moved[512];
 
-	fill(f, f->key_a, 4);
-	set_opts(f, &o, f->key_b, NULL);
+	fill(f, f->key, 4);
+	set_opts(f, &o, f->key2, NULL);
 	o.reset_on_key_mismatch = true;
 	assert_int_equal(store_open(&s, &o, T0, &rep, why, sizeof(why)),
 	    STORE_OK);
@@ -364,7 +332,7 @@ test_quarantined_copy_keeps_rows(void **state)
 	snprintf(moved, sizeof(moved), "%s", rep.quarantine_path);
 
 	/* Moved aside whole: its own key opens it with every row. */
-	set_opts(f, &o, f->key_a, NULL);
+	set_opts(f, &o, f->key, NULL);
 	o.path = moved;
 	assert_int_equal(store_open(&s, &o, T0, &rep, why, sizeof(why)),
 	    STORE_OK);
@@ -383,8 +351,8 @@ test_rotation(void **state)
 	int64_t dropped;
 	char why[512];
 
-	fill(f, f->key_a, ROWS);
-	set_opts(f, &o, f->key_b, f->key_a);
+	fill(f, f->key, ROWS);
+	set_opts(f, &o, f->key2, f->key);
 	assert_int_equal(store_open(&s, &o, T0, &rep, why, sizeof(why)),
 	    STORE_OK);
 	assert_int_equal(rep.resealed, ROWS);
@@ -397,51 +365,51 @@ test_rotation(void **state)
 	store_close(s);
 
 	/* The new key alone opens it now; the old key alone does not. */
-	set_opts(f, &o, f->key_b, NULL);
+	set_opts(f, &o, f->key2, NULL);
 	assert_int_equal(store_open(&s, &o, T0, &rep, why, sizeof(why)),
 	    STORE_OK);
 	assert_int_equal(rep.resealed, 0);
 	assert_int_equal(rep.entries, ROWS - 1);
 	check_rows(s, ROWS, 7);
 	store_close(s);
-	set_opts(f, &o, f->key_a, NULL);
+	set_opts(f, &o, f->key, NULL);
 	assert_int_equal(store_open(&s, &o, T0, &rep, why, sizeof(why)),
 	    STORE_EKEY);
 	/* Keeping the old key configured after the rotation is harmless. */
-	set_opts(f, &o, f->key_b, f->key_a);
+	set_opts(f, &o, f->key2, f->key);
 	assert_int_equal(store_open(&s, &o, T0, &rep, why, sizeof(why)),
 	    STORE_OK);
 	assert_int_equal(rep.resealed, 0);
 	store_close(s);
 	/* The same key as "old" key is no rotation. */
-	set_opts(f, &o, f->key_b, f->key_b);
+	set_opts(f, &o, f->key2, f->key2);
 	assert_int_equal(store_open(&s, &o, T0, &rep, why, sizeof(why)),
 	    STORE_OK);
 	assert_int_equal(rep.resealed, 0);
 	store_close(s);
 }
 
-/* Commits allowed before the hook starts refusing them; < 0: no limit. */
-static int commits_left = -1;
-
-static int
-refuse_commit(void *arg)
+/*
+ * ROWS rows under key, then a start rotating them to key2 of which only
+ * the first reseal batch commits; the commit hook stays installed, with
+ * no limit, until sqlite3_reset_auto_extension.  Returns the open store,
+ * with its report in *rep and message in why.
+ */
+static struct store *
+open_half_rotated(struct fx *f, struct store_open_report *rep, char *why,
+    size_t whylen)
 {
-	(void)arg;
-	if (commits_left < 0)
-		return 0;
-	if (commits_left == 0)
-		return 1;
-	commits_left--;
-	return 0;
-}
+	struct store_opts o;
+	struct store *s = NULL;
 
-static int
-install_hook(sqlite3 *db, const char **err, const void *api)
-{
-	(void)err; (void)api;
-	sqlite3_commit_hook(db, refuse_commit, NULL);
-	return SQLITE_OK;
+	fill(f, f->key, ROWS);
+	assert_int_equal(sqlite3_auto_extension(
+	    (void (*)(void))fx_install_commit_limit), SQLITE_OK);
+	fx_allow_commits(1);
+	set_opts(f, &o, f->key2, f->key);
+	assert_int_equal(store_open(&s, &o, T0, rep, why, whylen), STORE_OK);
+	fx_allow_commits(-1);
+	return s;
 }
 
 static void
@@ -456,15 +424,8 @@ test_rotation_interrupted(void **state)
 	char why[512];
 	int i;
 
-	fill(f, f->key_a, ROWS);
 	/* The first reseal batch commits, the second is refused. */
-	assert_int_equal(sqlite3_auto_extension((void (*)(void))install_hook),
-	    SQLITE_OK);
-	commits_left = 1;
-	set_opts(f, &o, f->key_b, f->key_a);
-	assert_int_equal(store_open(&s, &o, T0, &rep, why, sizeof(why)),
-	    STORE_OK);
-	commits_left = -1;
+	s = open_half_rotated(f, &rep, why, sizeof(why));
 	assert_true(rep.resealed > 0 && rep.resealed < ROWS);
 	assert_non_null(strstr(why, "resealed"));
 	store_stats(s, &entries, NULL);
@@ -503,7 +464,7 @@ test_rotation_interrupted(void **state)
 	store_close(s);
 	sqlite3_reset_auto_extension();
 
-	set_opts(f, &o, f->key_b, NULL);
+	set_opts(f, &o, f->key2, NULL);
 	assert_int_equal(store_open(&s, &o, T0, &rep, why, sizeof(why)),
 	    STORE_OK);
 	assert_int_equal(rep.entries, ROWS - 2);
@@ -532,32 +493,25 @@ test_rotation_resumes_after_restart(void **state)
 	char why[512];
 	int64_t first;
 
-	fill(f, f->key_a, ROWS);
-	assert_int_equal(sqlite3_auto_extension((void (*)(void))install_hook),
-	    SQLITE_OK);
-	commits_left = 1;
-	set_opts(f, &o, f->key_b, f->key_a);
-	assert_int_equal(store_open(&s, &o, T0, &rep, why, sizeof(why)),
-	    STORE_OK);
-	commits_left = -1;
+	s = open_half_rotated(f, &rep, why, sizeof(why));
 	first = rep.resealed;
 	assert_true(first > 0 && first < ROWS);
 	store_close(s);
 	sqlite3_reset_auto_extension();
 
 	/* Unfinished: the database still answers to the old key only ... */
-	set_opts(f, &o, f->key_b, NULL);
+	set_opts(f, &o, f->key2, NULL);
 	assert_int_equal(store_open(&s, &o, T0, &rep, why, sizeof(why)),
 	    STORE_EKEY);
 	/* ... and the next start with both keys finishes the rest. */
-	set_opts(f, &o, f->key_b, f->key_a);
+	set_opts(f, &o, f->key2, f->key);
 	assert_int_equal(store_open(&s, &o, T0, &rep, why, sizeof(why)),
 	    STORE_OK);
 	assert_int_equal(rep.resealed, ROWS - first);
 	assert_int_equal(rep.entries, ROWS);
 	check_rows(s, ROWS, -1);
 	store_close(s);
-	set_opts(f, &o, f->key_b, NULL);
+	set_opts(f, &o, f->key2, NULL);
 	assert_int_equal(store_open(&s, &o, T0, &rep, why, sizeof(why)),
 	    STORE_OK);
 	check_rows(s, ROWS, -1);
@@ -577,7 +531,7 @@ test_bad_arguments(void **state)
 	assert_int_equal(store_open(&s, &o, T0, NULL, why, sizeof(why)),
 	    STORE_EINVAL);
 	assert_null(s);
-	o.key = f->key_a;
+	o.key = f->key;
 	o.path = "";
 	assert_int_equal(store_open(&s, &o, T0, NULL, why, sizeof(why)),
 	    STORE_EINVAL);
@@ -598,19 +552,22 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_key_file, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_wrong_key, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_key_file, setup,
+		    fx_teardown),
+		cmocka_unit_test_setup_teardown(test_wrong_key, setup,
+		    fx_teardown),
 		cmocka_unit_test_setup_teardown(test_reset_on_mismatch, setup,
-		    teardown),
+		    fx_teardown),
 		cmocka_unit_test_setup_teardown(test_quarantined_copy_keeps_rows,
-		    setup, teardown),
-		cmocka_unit_test_setup_teardown(test_rotation, setup, teardown),
+		    setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_rotation, setup,
+		    fx_teardown),
 		cmocka_unit_test_setup_teardown(test_rotation_interrupted, setup,
-		    teardown),
+		    fx_teardown),
 		cmocka_unit_test_setup_teardown(
-		    test_rotation_resumes_after_restart, setup, teardown),
+		    test_rotation_resumes_after_restart, setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_bad_arguments, setup,
-		    teardown),
+		    fx_teardown),
 	};
 
 	if (sodium_init() < 0)

@@ -10,7 +10,6 @@
  * a version that was replaced or invalidated before their lookup began
  * (run it under TSan too).
  */
-#include <ftw.h>
 #include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -28,70 +27,19 @@
 #include "api/route.h"
 #include "store/store.h"
 #include "store/store_int.h"
-
-#define T0	((int64_t)1700000000000)
-#define MIN	((int64_t)60 * 1000)
-#define HOUR	(60 * MIN)
-
-struct fx {
-	char		 dir[256];
-	char		 path[320];
-	uint8_t		 key[STORE_KEY_BYTES];
-	uint8_t		 old_key[STORE_KEY_BYTES];
-	struct store_opts opts;
-	struct store	*s;
-	struct store_reader *r;
-};
-
-static int
-rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st; (void)flag; (void)ftw;
-	return remove(path);
-}
-
-static void
-fx_open(struct fx *f)
-{
-	struct store_open_report rep;
-	char why[512];
-
-	assert_int_equal(store_open(&f->s, &f->opts, T0, &rep, why,
-	    sizeof(why)), STORE_OK);
-	assert_non_null(f->r = store_reader_new(f->s));
-}
-
-static void
-fx_close(struct fx *f)
-{
-	store_reader_free(f->r);
-	store_close(f->s);
-	f->r = NULL;
-	f->s = NULL;
-}
+#include "tests/unit/store_fixture.h"
 
 static int
 setup_path(void **state, bool memory)
 {
-	struct fx *f = calloc(1, sizeof(*f));
-	const char *tmp = getenv("TMPDIR");
+	struct fx *f;
 
-	if (f == NULL)
+	if (fx_setup(state, "test_store_mem", memory) != 0)
 		return -1;
-	snprintf(f->dir, sizeof(f->dir), "%s/test_store_mem.XXXXXX",
-	    tmp ? tmp : "/tmp");
-	if (mkdtemp(f->dir) == NULL)
-		return -1;
-	if (memory)
-		snprintf(f->path, sizeof(f->path), ":memory:");
-	else
-		snprintf(f->path, sizeof(f->path), "%s/cache.db", f->dir);
+	f = *state;
 	memset(f->key, 0x21, sizeof(f->key));
-	memset(f->old_key, 0x43, sizeof(f->old_key));
-	f->opts.path = f->path;
-	f->opts.key = f->key;
+	memset(f->key2, 0x43, sizeof(f->key2));
 	fx_open(f);
-	*state = f;
 	return 0;
 }
 
@@ -120,17 +68,6 @@ setup_small_index(void **state)
 	fx_close(f);
 	f->opts.mem_max_bytes = 600;
 	fx_open(f);
-	return 0;
-}
-
-static int
-teardown(void **state)
-{
-	struct fx *f = *state;
-
-	fx_close(f);
-	nftw(f->dir, rm_entry, 8, FTW_DEPTH | FTW_PHYS);
-	free(f);
 	return 0;
 }
 
@@ -430,34 +367,18 @@ test_failed_writes_leave_no_phantom(void **state)
 	assert_true(mem_entries <= 3);
 }
 
-static int64_t
-max_pages_now(sqlite3 *db)
-{
-	sqlite3_stmt *st;
-	int64_t n;
-
-	assert_int_equal(sqlite3_prepare_v2(db, "PRAGMA page_count", -1, &st,
-	    NULL), SQLITE_OK);
-	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
-	n = sqlite3_column_int64(st, 0);
-	sqlite3_finalize(st);
-	return n;
-}
-
 static void
 test_disk_full_no_phantom(void **state)
 {
 	struct fx *f = *state;
 	sqlite3 *db = store_writer_db(f->s);
-	char body[3000], key[32], sql[64];
+	char body[3000], key[32];
 	int i, rc, failures = 0;
 
 	memset(body, 'b', sizeof(body) - 1);
 	body[sizeof(body) - 1] = '\0';
 	put_text(f->s, "v2/secret/before", "before", body, T0);
-	snprintf(sql, sizeof(sql), "PRAGMA max_page_count=%lld",
-	    (long long)max_pages_now(db));
-	assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+	fx_set_max_pages(db, fx_page_count(db));
 	for (i = 0; i < 20; i++) {
 		snprintf(key, sizeof(key), "v2/secret/full-%d", i);
 		rc = put_full(f->s, key, key, body, T0, MIN, ROUTE_KIND_SECRET);
@@ -471,8 +392,7 @@ test_disk_full_no_phantom(void **state)
 	}
 	assert_true(failures > 0);
 	assert_int_equal(expect_consistent(f, "v2/secret/before"), STORE_OK);
-	assert_int_equal(sqlite3_exec(db, "PRAGMA max_page_count=1073741823",
-	    NULL, NULL, NULL), SQLITE_OK);
+	fx_set_max_pages(db, 1073741823);
 }
 
 static void
@@ -563,29 +483,6 @@ test_bounds(void **state)
 	assert_int_equal(entries, 31);
 }
 
-/* Commits allowed before the hook refuses them; < 0: no limit. */
-static int commits_left = -1;
-
-static int
-count_commit(void *arg)
-{
-	(void)arg;
-	if (commits_left < 0)
-		return 0;
-	if (commits_left == 0)
-		return 1;
-	commits_left--;
-	return 0;
-}
-
-static int
-install_hook(sqlite3 *db, const char **err, const void *api)
-{
-	(void)err; (void)api;
-	sqlite3_commit_hook(db, count_commit, NULL);
-	return SQLITE_OK;
-}
-
 #define ROT_ROWS	1200
 
 static void
@@ -599,7 +496,7 @@ test_rotation_keeps_index_exact(void **state)
 
 	fx_close(f);
 	snprintf(f->path, sizeof(f->path), "%s/rotated.db", f->dir);
-	f->opts.key = f->old_key;
+	f->opts.key = f->key2;
 	fx_open(f);
 	assert_int_equal(store_begin(f->s), STORE_OK);
 	for (i = 0; i < ROT_ROWS; i++) {
@@ -610,14 +507,14 @@ test_rotation_keeps_index_exact(void **state)
 	fx_close(f);
 
 	/* Open with the new key; only the first reseal batch commits. */
-	assert_int_equal(sqlite3_auto_extension((void (*)(void))install_hook),
-	    SQLITE_OK);
-	commits_left = 1;
+	assert_int_equal(sqlite3_auto_extension(
+	    (void (*)(void))fx_install_commit_limit), SQLITE_OK);
+	fx_allow_commits(1);
 	f->opts.key = f->key;
-	f->opts.old_key = f->old_key;
+	f->opts.old_key = f->key2;
 	assert_int_equal(store_open(&f->s, &f->opts, T0, &rep, why,
 	    sizeof(why)), STORE_OK);
-	commits_left = -1;
+	fx_allow_commits(-1);
 	assert_true(rep.resealed > 0 && rep.resealed < ROT_ROWS);
 	assert_non_null(f->r = store_reader_new(f->s));
 	/* Fill the index with rows under both keys. */
@@ -762,32 +659,34 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_hit_same_bytes, setup,
-		    teardown),
+		    fx_teardown),
 		cmocka_unit_test_setup_teardown(test_hit_same_bytes,
-		    setup_memory, teardown),
+		    setup_memory, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_ops_keep_index_exact, setup,
-		    teardown),
+		    fx_teardown),
 		cmocka_unit_test_setup_teardown(test_ops_keep_index_exact,
-		    setup_memory, teardown),
+		    setup_memory, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_touch_and_batch, setup,
-		    teardown),
+		    fx_teardown),
 		cmocka_unit_test_setup_teardown(
-		    test_failed_writes_leave_no_phantom, setup, teardown),
+		    test_failed_writes_leave_no_phantom, setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(
-		    test_failed_writes_leave_no_phantom, setup_memory, teardown),
+		    test_failed_writes_leave_no_phantom, setup_memory,
+		    fx_teardown),
 		cmocka_unit_test_setup_teardown(test_disk_full_no_phantom, setup,
-		    teardown),
+		    fx_teardown),
 		cmocka_unit_test_setup_teardown(test_memory_tamper_detected,
-		    setup, teardown),
-		cmocka_unit_test_setup_teardown(test_bounds, setup, teardown),
+		    setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_bounds, setup,
+		    fx_teardown),
 		cmocka_unit_test_setup_teardown(test_rotation_keeps_index_exact,
-		    setup, teardown),
+		    setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_race_never_stale, setup,
-		    teardown),
+		    fx_teardown),
 		cmocka_unit_test_setup_teardown(test_race_never_stale,
-		    setup_memory, teardown),
+		    setup_memory, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_race_never_stale,
-		    setup_small_index, teardown),
+		    setup_small_index, fx_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
