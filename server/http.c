@@ -43,6 +43,7 @@
 #include "store/store.h"
 
 #define MAX_BODY		(1024 * 1024)
+#define BODY_BUDGET		(64LL * 1024 * 1024)	/* all bodies being read */
 #define TOUCH_EVERY_MS		60000
 #define REFRESH_SLOTS		4096
 #define REFRESH_ASK_EVERY_MS	1000
@@ -356,6 +357,9 @@ process(struct req *q)
 	if (q->body_too_big)
 		return http_send_error(q, 413, "payload_too_large",
 		    "The request body is larger than 1 MiB.", 0);
+	if (q->body_busy)
+		return http_send_error(q, 503, "service_unavailable",
+		    "The proxy is receiving too many request bodies; retry shortly.", 1);
 	if (http_authenticate(q) != 0)
 		return MHD_YES;		/* the 401/403 is queued */
 	if (q->route.cacheable)
@@ -386,8 +390,8 @@ handle(void *cls, struct MHD_Connection *conn, const char *url,
 		size_t n = *upload_data_size;
 
 		*upload_data_size = 0;
-		if (q->body_too_big || q->body_len + n > MAX_BODY) {
-			q->body_too_big = true;
+		if (q->body_too_big || q->body_busy || q->body_len + n > MAX_BODY) {
+			q->body_too_big = !q->body_busy;
 			return MHD_YES;
 		}
 		if (q->body_len + n > q->body_cap) {
@@ -395,9 +399,19 @@ handle(void *cls, struct MHD_Connection *conn, const char *url,
 			uint8_t *p;
 			while (cap < q->body_len + n)
 				cap *= 2;
+			/* All request bodies together stay within a budget, so many
+			 * slow uploads cannot exhaust memory. */
+			if (atomic_fetch_add(&q->h->body_bytes, (long long)(cap - q->body_cap)) +
+			    (long long)(cap - q->body_cap) > BODY_BUDGET) {
+				atomic_fetch_sub(&q->h->body_bytes, (long long)(cap - q->body_cap));
+				q->body_busy = true;
+				return MHD_YES;
+			}
 			p = malloc(cap);
-			if (p == NULL)
+			if (p == NULL) {
+				atomic_fetch_sub(&q->h->body_bytes, (long long)(cap - q->body_cap));
 				return MHD_NO;
+			}
 			if (q->body != NULL) {
 				memcpy(p, q->body, q->body_len);
 				sodium_memzero(q->body, q->body_len);
@@ -492,6 +506,7 @@ completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 	if (q->body != NULL) {
 		sodium_memzero(q->body, q->body_len);
 		free(q->body);
+		atomic_fetch_sub(&h->body_bytes, (long long)q->body_cap);
 	}
 	free(q->uri);
 	free(q);

@@ -42,6 +42,7 @@ struct http {
 	int			 admin_port;
 	atomic_bool		 draining;
 	atomic_llong		 inflight;
+	atomic_llong		 body_bytes;	/* buffered request bodies */
 
 	pthread_mutex_t		 readers_lock;
 	struct reader_node	*readers;
@@ -74,6 +75,7 @@ struct req {
 	uint8_t			*body;
 	size_t			 body_len, body_cap;
 	bool			 body_too_big;
+	bool			 body_busy;	/* over the shared body budget */
 	struct store_entry	*stale;
 	struct sched_waiter	 waiter;
 	int			 status;
