@@ -193,7 +193,7 @@ enum store_freshness store_classify(const struct store_meta *m, int64_t now);
 
 /*
  * Fill m's times for an entry fetched at now with the given ttl and
- * max_stale (ms).  refresh_at is drawn from [now + ttl*3/4, now + ttl)
+ * max_stale (ms).  refresh_at is drawn from [now + ttl/2, now + ttl*3/4)
  * using rnd (any 32-bit value; tests pass fixed ones).
  */
 void	 store_meta_set(struct store_meta *m, int64_t now, int64_t ttl_ms,
