@@ -16,11 +16,14 @@ limiter_init(struct limiter *l, int rate, int64_t window_ms)
 		rate = 1;
 	l->starts = calloc((size_t)rate, sizeof(*l->starts));
 	l->seqs = calloc((size_t)rate, sizeof(*l->seqs));
-	if (l->starts == NULL || l->seqs == NULL) {
+	l->scratch = calloc((size_t)rate, sizeof(*l->scratch));
+	if (l->starts == NULL || l->seqs == NULL || l->scratch == NULL) {
 		free(l->starts);
 		free(l->seqs);
+		free(l->scratch);
 		l->starts = NULL;
 		l->seqs = NULL;
+		l->scratch = NULL;
 		return -1;
 	}
 	l->max_rate = rate;
@@ -38,42 +41,54 @@ limiter_cleanup(struct limiter *l)
 {
 	free(l->starts);
 	free(l->seqs);
+	free(l->scratch);
 	l->starts = NULL;
 	l->seqs = NULL;
+	l->scratch = NULL;
 }
 
 /*
- * The k-th latest start time among those remembered (k <= remembered).
- * Corrections move starts later out of insertion order, so this is a
- * selection; k is the rate (small), and it runs only when a job waits.
+ * The k-th latest start time among those remembered (1 <= k <= the number
+ * remembered).  Corrections move starts later out of insertion order, so
+ * this is a selection: quickselect on a scratch copy, linear on average,
+ * so even a rate of thousands stays cheap.
  */
 static int64_t
 kth_latest(const struct limiter *l, int k)
 {
-	int64_t top[64] = { 0 }, *buf = top, v, result;
-	int n = l->total < l->max_rate ? (int)l->total : l->max_rate, i, j, have = 0;
+	int n = l->total < l->max_rate ? (int)l->total : l->max_rate;
+	int lo = 0, hi = n - 1, want = k - 1, i, j;
+	int64_t *a = l->scratch, pivot, t;
 
-	if (k > 64) {
-		buf = malloc((size_t)k * sizeof(*buf));
-		if (buf == NULL)
-			return INT64_MAX / 2;	/* refuse to start rather than overrun */
-	}
-	/* Keep the k largest in descending order. */
-	for (i = 0; i < n; i++) {
-		v = l->starts[i];
-		if (have == k && v <= buf[k - 1])
-			continue;
-		j = have < k ? have++ : k - 1;
-		while (j > 0 && buf[j - 1] < v) {
-			buf[j] = buf[j - 1];
-			j--;
+	if (k < 1 || k > n)
+		return INT64_MIN / 2;	/* fewer starts than k: no constraint */
+	memcpy(a, l->starts, (size_t)n * sizeof(*a));
+	/* Partition in descending order until position want is settled. */
+	while (lo < hi) {
+		pivot = a[lo + (hi - lo) / 2];
+		i = lo;
+		j = hi;
+		while (i <= j) {
+			while (a[i] > pivot)
+				i++;
+			while (a[j] < pivot)
+				j--;
+			if (i <= j) {
+				t = a[i];
+				a[i] = a[j];
+				a[j] = t;
+				i++;
+				j--;
+			}
 		}
-		buf[j] = v;
+		if (want <= j)
+			hi = j;
+		else if (want >= i)
+			lo = i;
+		else
+			break;
 	}
-	result = have == k ? buf[k - 1] : INT64_MIN / 2;	/* fewer starts than k */
-	if (buf != top)
-		free(buf);
-	return result;
+	return a[want];
 }
 
 int64_t

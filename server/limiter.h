@@ -30,6 +30,7 @@ struct limiter {
 	int64_t	 window_ms;		/* window + safety margin */
 	int64_t	*starts;		/* the latest max_rate start times */
 	int64_t	*seqs;			/* their sequence numbers */
+	int64_t	*scratch;		/* for selecting among starts */
 	int64_t	 total;			/* starts recorded so far */
 	int64_t	 paused_until;		/* no starts before this (Retry-After) */
 	int64_t	 last_penalty;		/* time of the last 429 */

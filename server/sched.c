@@ -402,9 +402,18 @@ unqueue(struct sched *s, struct job *j)
 void
 sched_answer(struct sched *s, struct job *j, struct sched_result *r)
 {
+	answer_waiters(s, j, r);
+	sched_job_free(s, j);
+}
+
+/* Hand r to every waiter of j; j stays. */
+void
+answer_waiters(struct sched *s, struct job *j, struct sched_result *r)
+{
 	struct sched_waiter *w, *next;
 	bool first = true;
 
+	(void)s;
 	for (w = j->waiters; w != NULL; w = next) {
 		next = w->next;
 		w->outcome = SCHED_ANSWER;
@@ -422,7 +431,6 @@ sched_answer(struct sched *s, struct job *j, struct sched_result *r)
 	}
 	j->waiters = NULL;
 	j->nwaiters = 0;
-	sched_job_free(s, j);
 }
 
 /* Answer one waiter that gives up (deadline, full queue, dead upstream). */

@@ -163,6 +163,7 @@ void	 sched_job_free(struct sched *s, struct job *j);
 void	 sched_answer_error(struct sched *s, struct job *j, int status,
 	    const char *code, const char *message, int retry_after_s);
 void	 sched_answer(struct sched *s, struct job *j, struct sched_result *r);
+void	 answer_waiters(struct sched *s, struct job *j, struct sched_result *r);
 void	 sched_forget_key(struct sched *s, struct job *j);
 struct job *sched_job_for_route(const struct route *r, const char *method,
 	    enum sched_prio prio, const char *client);

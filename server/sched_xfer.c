@@ -581,14 +581,10 @@ xfer_done(struct sched *s, CURL *easy, CURLcode code, int64_t now)
 		if (info.non_idempotent)
 			split_nonidempotent(s, j, now);
 	}
+	/* A write's effects are dropped before anyone hears it succeeded, so
+	 * the very next read cannot find the old entry. */
 	if (j->is_write && status >= 200 && status < 300)
 		invalidate_for_write(s, j);
-	if (j->cacheable && j->key != NULL &&
-	    ((status >= 200 && status < 300 && have_info) || status == 404)) {
-		if (!have_info)
-			memset(&info, 0, sizeof(info));
-		cache_answer(s, j, r, &info);
-	}
 	if (j->refresh && j->nwaiters == 0)
 		metrics_refresh(status < 500);
 	if (r->secret_id == NULL || r->group_id == NULL) {
@@ -596,7 +592,17 @@ xfer_done(struct sched *s, CURL *easy, CURLcode code, int64_t now)
 		sched_answer_error(s, j, 503, "service_unavailable", "The proxy is out of memory.", 1);
 		return;
 	}
-	sched_answer(s, j, r);
+	/* Waiters first, then the disk: a reader arriving in between misses
+	 * the cache and is answered from the store by this same thread once
+	 * the write is done (sched_accept_waiter). */
+	answer_waiters(s, j, r);
+	if (j->cacheable && j->key != NULL &&
+	    ((status >= 200 && status < 300 && have_info) || status == 404)) {
+		if (!have_info)
+			memset(&info, 0, sizeof(info));
+		cache_answer(s, j, r, &info);
+	}
+	sched_job_free(s, j);
 	sched_result_release(r);
 }
 

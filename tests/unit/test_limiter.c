@@ -130,6 +130,39 @@ test_property_late_departures(void **state)
 	}
 }
 
+/* At a high rate the selection must agree with sorting, and stay cheap. */
+static void
+test_high_rate_selection(void **state)
+{
+	struct limiter l;
+	int rate = 3000, i, round;
+	int64_t *copy = calloc((size_t)rate, sizeof(*copy)), now = 0;
+
+	(void)state;
+	srand(99);
+	assert_int_equal(limiter_init(&l, rate, WINDOW), 0);
+	for (round = 0; round < 3 * rate; round++) {
+		int64_t seq = limiter_record(&l, now);
+		limiter_correct(&l, seq, now + rand() % 50);
+		now += rand() % 3;
+		if (round % 500 == 499) {
+			int n = l.total < rate ? (int)l.total : rate;
+			int64_t want;
+			memcpy(copy, l.starts, (size_t)n * sizeof(*copy));
+			qsort(copy, (size_t)n, sizeof(*copy), cmp64);
+			/* The rate-th latest is the smallest of the ring when full. */
+			want = n >= l.eff_rate ? copy[n - l.eff_rate] + l.window_ms : now;
+			if (want < now)
+				want = now;
+			assert_int_equal(limiter_next_start(&l, now), want);
+		}
+	}
+	for (i = 0; i < 1000; i++)	/* 1000 decisions over a full ring */
+		(void)limiter_next_start(&l, now + i);
+	limiter_cleanup(&l);
+	free(copy);
+}
+
 static void
 test_burst_allowed_into_empty_window(void **state)
 {
@@ -226,6 +259,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_property_random_arrivals),
 		cmocka_unit_test(test_property_late_departures),
+		cmocka_unit_test(test_high_rate_selection),
 		cmocka_unit_test(test_burst_allowed_into_empty_window),
 		cmocka_unit_test(test_utilisation_when_saturated),
 		cmocka_unit_test(test_429_backoff_and_recovery),
