@@ -803,10 +803,9 @@ start_jobs(struct sched *s, int64_t now)
 		j = sched_next_job(s);
 		if (j == NULL)
 			return INT64_MAX;
-		if (s->breaker_until != 0) {
-			j->probe = true;
+		j->probe = s->breaker_until != 0;
+		if (j->probe)
 			s->probe_inflight = true;
-		}
 		j->limiter_seq = limiter_record(&s->limiter, now);
 		if (xfer_start(s, j, now) != 0) {
 			sched_answer_error(s, j, 503, "service_unavailable",

@@ -277,22 +277,33 @@ breaker_success(struct sched *s)
 	s->probe_inflight = false;
 }
 
+/*
+ * A failed request.  BREAKER_THRESHOLD failures in a row open the circuit
+ * for BREAKER_FIRST_MS; a failed probe doubles that (up to BREAKER_MAX_MS).
+ * Requests that were already in flight when it opened only count.
+ */
 static void
-breaker_failure(struct sched *s, int64_t now)
+breaker_failure(struct sched *s, int64_t now, bool probe)
 {
 	char ms[32];
 
 	s->failures++;
-	s->probe_inflight = false;
-	if (s->failures < BREAKER_THRESHOLD && s->breaker_until == 0)
+	if (s->breaker_until == 0) {
+		if (s->failures < BREAKER_THRESHOLD)
+			return;
+		s->breaker_backoff = BREAKER_FIRST_MS;
+	} else if (probe) {
+		s->probe_inflight = false;
+		s->breaker_backoff *= 2;
+		if (s->breaker_backoff > BREAKER_MAX_MS)
+			s->breaker_backoff = BREAKER_MAX_MS;
+	} else {
 		return;
-	s->breaker_backoff = s->breaker_backoff == 0 ? BREAKER_FIRST_MS :
-	    s->breaker_backoff * 2;
-	if (s->breaker_backoff > BREAKER_MAX_MS)
-		s->breaker_backoff = BREAKER_MAX_MS;
+	}
 	s->breaker_until = now + s->breaker_backoff;
 	snprintf(ms, sizeof(ms), "%lld", (long long)s->breaker_backoff);
-	log_kv(LOG_WARN, "upstream failing; circuit open", "probe_in_ms", ms, NULL);
+	log_kv(LOG_WARN, probe ? "upstream still failing; circuit stays open" :
+	    "upstream failing; circuit open", "probe_in_ms", ms, NULL);
 }
 
 /* Answer every queued job of the client and write classes now (stale
@@ -509,7 +520,7 @@ xfer_done(struct sched *s, CURL *easy, CURLcode code, int64_t now)
 
 		log_kv(LOG_WARN, "upstream request failed", "route", j->tmpl,
 		    "error", curl_easy_strerror(code), NULL);
-		breaker_failure(s, now);
+		breaker_failure(s, now, j->probe);
 		if (j->is_write && !never_sent) {
 			/* A write may have happened: never repeat it. */
 			sched_answer_error(s, j, timeout ? 504 : 502,
@@ -554,7 +565,7 @@ xfer_done(struct sched *s, CURL *easy, CURLcode code, int64_t now)
 		r->retry_after_s = retry_after > 0 ? (int)retry_after : 1;
 
 	if (status >= 500 && status != 501) {
-		breaker_failure(s, now);
+		breaker_failure(s, now, j->probe);
 		if (j->is_write) {
 			sched_answer(s, j, r);
 			sched_result_release(r);
