@@ -14,9 +14,8 @@
  * Thread rules: any thread; no state between calls.  Keys are only read.
  */
 #include "server/jwt.h"
+#include "store/store.h"
 
-#include <errno.h>
-#include <fcntl.h>
 #include <jansson.h>
 #include <math.h>
 #include <sodium.h>
@@ -24,8 +23,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 /* Decoded header or payload: never longer than the token itself. */
 #define PART_MAX		JWT_TOKEN_MAX
@@ -33,7 +30,6 @@
 #define LEEWAY_MAX_S		86400
 /* Times beyond this are nonsense and would risk overflow in checks. */
 #define TIME_ABS_MAX		((int64_t)1 << 40)
-#define KEY_FILE_MAX		4096
 #define HEADER_HS256		"{\"alg\":\"HS256\",\"typ\":\"JWT\"}"
 
 const char *
@@ -448,131 +444,16 @@ jwt_peek_kid(const char *token, size_t len, char *kid, size_t kidlen)
 	return 0;
 }
 
-static void
-set_why(char *why, size_t whylen, const char *path, const char *reason)
-{
-	if (why != NULL && whylen > 0)
-		snprintf(why, whylen, "\"%s\": %s", path, reason);
-}
-
-static bool
-is_space(uint8_t c)
-{
-	return c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\v' ||
-	    c == '\f';
-}
-
-/* Read all of fd into buf (room for max bytes).  Returns the length, or
- * -1 with errno set, or -2 when the file holds more than max bytes. */
-static ssize_t
-read_all(int fd, uint8_t *buf, size_t max)
-{
-	size_t	 len = 0;
-	ssize_t	 n;
-	uint8_t	 extra;
-
-	for (;;) {
-		if (len == max)
-			n = read(fd, &extra, 1);
-		else
-			n = read(fd, buf + len, max - len);
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n == -1)
-			return -1;
-		if (n == 0)
-			return (ssize_t)len;
-		if (len == max) {
-			sodium_memzero(&extra, 1);
-			return -2;
-		}
-		len += (size_t)n;
-	}
-}
-
 int
 jwt_key_load(const char *path, uint8_t **key, char *why, size_t whylen)
 {
-	uint8_t		*text = NULL, *decoded = NULL;
-	const uint8_t	*start, *end;
-	const char	*b64_end = NULL;
-	size_t		 decoded_len = 0;
-	struct stat	 st;
-	ssize_t		 n;
-	int		 fd = -1, ret = -1;
-	char		 reason[128];
+	bool too_open = false;
 
-	if (key != NULL)
-		*key = NULL;
-	if (why != NULL && whylen > 0)
-		why[0] = '\0';
-	if (path == NULL || key == NULL) {
-		set_why(why, whylen, path ? path : "(null)",
-		    "no token key file given");
+	/* Same file format as the cache key: base64 of 32 random bytes. */
+	if (store_key_load(path, key, &too_open, why, whylen) != 0)
 		return -1;
-	}
-	if (sodium_init() < 0) {
-		set_why(why, whylen, path, "libsodium failed to initialise");
-		return -1;
-	}
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-	if (fd == -1 || fstat(fd, &st) == -1) {
-		snprintf(reason, sizeof(reason),
-		    "cannot read the token key: %s", strerror(errno));
-		set_why(why, whylen, path, reason);
-		goto done;
-	}
-	if (!S_ISREG(st.st_mode)) {
-		set_why(why, whylen, path, "is not a regular file");
-		goto done;
-	}
-	/* The text holds the key as well, so it lives in guarded memory. */
-	if ((text = sodium_malloc(KEY_FILE_MAX)) == NULL ||
-	    (decoded = sodium_malloc(KEY_FILE_MAX)) == NULL) {
-		set_why(why, whylen, path, "out of memory");
-		goto done;
-	}
-	if ((n = read_all(fd, text, KEY_FILE_MAX)) == -1) {
-		snprintf(reason, sizeof(reason),
-		    "cannot read the token key: %s", strerror(errno));
-		set_why(why, whylen, path, reason);
-		goto done;
-	}
-	if (n == -2)
-		goto bad_content;
-
-	start = text;
-	end = text + n;
-	while (start < end && is_space(*start))
-		start++;
-	while (end > start && is_space(end[-1]))
-		end--;
-	if (start == end)
-		goto bad_content;
-	if (sodium_base642bin(decoded, KEY_FILE_MAX, (const char *)start,
-	    (size_t)(end - start), NULL, &decoded_len, &b64_end,
-	    sodium_base64_VARIANT_ORIGINAL) != 0 ||
-	    b64_end != (const char *)end || decoded_len != JWT_KEY_BYTES)
-		goto bad_content;
-
-	if ((*key = sodium_malloc(JWT_KEY_BYTES)) == NULL) {
-		set_why(why, whylen, path, "out of memory");
-		goto done;
-	}
-	memcpy(*key, decoded, JWT_KEY_BYTES);
 	sodium_mprotect_readonly(*key);
-	ret = 0;
-	goto done;
-
-bad_content:
-	set_why(why, whylen, path, "does not hold base64 of exactly 32 bytes "
-	    "(create one with: openssl rand -base64 32)");
-done:
-	if (fd != -1)
-		close(fd);
-	sodium_free(text);	/* sodium_free wipes first */
-	sodium_free(decoded);
-	return ret;
+	return 0;
 }
 
 uint8_t *

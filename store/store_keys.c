@@ -78,7 +78,7 @@ store_key_load(const char *path, uint8_t **key, bool *too_open, char *why,
 
 	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
 	if (fd == -1 || fstat(fd, &st) == -1) {
-		snprintf(reason, sizeof(reason), "cannot read the cache key: %s",
+		snprintf(reason, sizeof(reason), "cannot read the key file: %s",
 		    strerror(errno));
 		set_why(why, whylen, path, reason);
 		goto done;
@@ -101,7 +101,7 @@ store_key_load(const char *path, uint8_t **key, bool *too_open, char *why,
 			continue;
 		if (n == -1) {
 			snprintf(reason, sizeof(reason),
-			    "cannot read the cache key: %s", strerror(errno));
+			    "cannot read the key file: %s", strerror(errno));
 			set_why(why, whylen, path, reason);
 			goto done;
 		}
