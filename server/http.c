@@ -339,7 +339,7 @@ process(struct req *q)
 	case ROUTE_HEALTHZ:
 	case ROUTE_READYZ:
 	case ROUTE_METRICS:
-		if (h->admin != NULL && !q->on_admin && q->route.op == ROUTE_METRICS)
+		if (h->cfg->admin_listen != NULL && !q->on_admin && q->route.op == ROUTE_METRICS)
 			return http_send_error(q, 404, "not_found",
 			    "Metrics are served on the admin listener.", 0);
 		return http_serve_admin(q);
