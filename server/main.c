@@ -20,6 +20,7 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "config/config.h"
@@ -67,6 +68,20 @@ print_errors(const struct cfg_errors *errs)
 	return 2;
 }
 
+/*
+ * A key file shared with no one but this process's own group (what a
+ * Kubernetes Secret volume with fsGroup gives: 0440 root:<our gid>) is
+ * not worth a warning at every start.
+ */
+static bool
+only_own_group(const char *path)
+{
+	struct stat st;
+
+	return stat(path, &st) == 0 && (st.st_mode & 007) == 0 &&
+	    st.st_gid == getegid();
+}
+
 /* Load (or, for an in-memory cache, make) the cache key. */
 static int
 load_cache_keys(const struct cfg *cfg, uint8_t **key, uint8_t **old_key)
@@ -87,7 +102,7 @@ load_cache_keys(const struct cfg *cfg, uint8_t **key, uint8_t **old_key)
 		    "SMPROXY_CACHE_KEY_FILE (--cache-key-file)", "reason", why, NULL);
 		return -1;
 	}
-	if (too_open)
+	if (too_open && !only_own_group(cfg->cache_key_file))
 		log_kv(LOG_WARN, "cache key file is readable by group or others; chmod 600 it",
 		    "file", cfg->cache_key_file, NULL);
 	if (cfg->cache_old_key_file != NULL) {
