@@ -3,10 +3,10 @@
  *
  * This file holds the thread loop, the inbox that other threads write to,
  * singleflight (a map from cache key to the one job that fetches it), the
- * priority classes with round-robin fairness across clients inside each
- * class, deadlines, and housekeeping (touch batches, refresh-ahead, store
- * maintenance).  sched_xfer.c holds the transfers and what their answers
- * do.
+ * limiter-gated start of jobs, and housekeeping (touch batches,
+ * refresh-ahead, store maintenance).  sched_queue.c holds the priority
+ * classes, round-robin fairness and deadlines; sched_xfer.c the transfers
+ * and what their answers do.
  *
  * Thread rules: sched_submit, sched_refresh, sched_touch,
  * sched_result_release, sched_get_stats and the clocks may be called from
@@ -14,17 +14,13 @@
  */
 #include "server/sched_int.h"
 
-#include <errno.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
-#include "api/smerr.h"
 #include "config/config.h"
-#include "server/log.h"
-#include "server/metrics.h"
 #include "store/store.h"
 
 #define DEADLINE_SCAN_MS	50
@@ -91,20 +87,6 @@ inbox_push(struct sched *s, struct inbox_item *it)
 	curl_multi_wakeup(s->multi);
 }
 
-static struct sched_result *
-error_result(int status, const char *code, const char *message, int retry_after_s)
-{
-	struct sched_result *r;
-	size_t len;
-	char *body = smerr_body(status, code, message, &len);
-
-	r = result_new(status, "application/json", (const uint8_t *)body, body ? len : 0);
-	free(body);
-	if (r != NULL)
-		r->retry_after_s = retry_after_s;
-	return r;
-}
-
 void
 sched_submit(struct sched *s, struct sched_waiter *w)
 {
@@ -117,7 +99,7 @@ sched_submit(struct sched *s, struct sched_waiter *w)
 	it = malloc(sizeof(*it) + 1);
 	if (it == NULL || atomic_load(&s->stopping)) {
 		free(it);
-		w->result = error_result(503, "service_unavailable",
+		w->result = sched_error_result(503, "service_unavailable",
 		    "The proxy is shutting down or out of memory.", 1);
 		w->done(w);
 		return;
@@ -191,291 +173,6 @@ sched_get_stats(struct sched *s, struct sched_stats *st)
 	pthread_mutex_unlock(&s->stats_lock);
 }
 
-/* ---- jobs and queues (scheduler thread) ---- */
-
-static char *
-xstrdup(const char *v)
-{
-	return strdup(v != NULL ? v : "");
-}
-
-struct job *
-sched_job_for_route(const struct route *r, const char *method,
-    enum sched_prio prio, const char *client)
-{
-	struct job *j = calloc(1, sizeof(*j));
-
-	if (j == NULL)
-		return NULL;
-	j->prio = prio;
-	snprintf(j->client, sizeof(j->client), "%s", client);
-	j->op = r->op;
-	j->tmpl = r->tmpl;
-	j->cacheable = r->cacheable;
-	j->is_write = r->is_write;
-	j->kind = r->kind;
-	j->key = r->cacheable ? strdup(r->key) : NULL;
-	j->target = strdup(r->target);
-	j->method = strdup(method);
-	j->route_secret_id = xstrdup(r->secret_id);
-	j->route_type = xstrdup(r->secret_type);
-	j->invalidate_id = xstrdup(r->invalidate_id);
-	j->invalidate_kinds = r->invalidate_kinds;
-	if ((r->cacheable && j->key == NULL) || j->target == NULL ||
-	    j->method == NULL || j->route_secret_id == NULL ||
-	    j->route_type == NULL || j->invalidate_id == NULL) {
-		free(j->key);
-		free(j->target);
-		free(j->method);
-		free(j->route_secret_id);
-		free(j->route_type);
-		free(j->invalidate_id);
-		free(j);
-		return NULL;
-	}
-	return j;
-}
-
-void
-sched_forget_key(struct sched *s, struct job *j)
-{
-	if (j->coalesce && j->key != NULL && strmap_get(s->by_key, j->key) == j)
-		strmap_del(s->by_key, j->key);
-	j->coalesce = false;
-}
-
-void
-sched_job_free(struct sched *s, struct job *j)
-{
-	if (j == NULL)
-		return;
-	sched_forget_key(s, j);
-	if (j->easy != NULL) {
-		curl_multi_remove_handle(s->multi, j->easy);
-		curl_easy_cleanup(j->easy);
-		s->inflight--;
-		if (j->inflight_prev != NULL)
-			j->inflight_prev->inflight_next = j->inflight_next;
-		else
-			s->inflight_head = j->inflight_next;
-		if (j->inflight_next != NULL)
-			j->inflight_next->inflight_prev = j->inflight_prev;
-	}
-	if (j->headers != NULL) {
-		struct curl_slist *h;
-		for (h = j->headers; h != NULL; h = h->next)
-			sodium_memzero(h->data, strlen(h->data));
-		curl_slist_free_all(j->headers);
-	}
-	buf_free(&j->resp);
-	if (j->body != NULL) {
-		sodium_memzero(j->body, j->body_len);
-		free(j->body);
-	}
-	free(j->key);
-	free(j->target);
-	free(j->method);
-	free(j->content_type);
-	free(j->route_secret_id);
-	free(j->route_type);
-	free(j->invalidate_id);
-	free(j);
-}
-
-void
-sched_enqueue(struct sched *s, struct job *j, bool front)
-{
-	struct pq *q = &s->queues[j->prio];
-	struct cq *c = strmap_get(q->by_client, j->client);
-
-	if (c == NULL) {
-		c = calloc(1, sizeof(*c));
-		if (c == NULL || strmap_put(q->by_client, j->client, c) != 0) {
-			free(c);
-			sched_answer_error(s, j, 503, "service_unavailable",
-			    "The proxy is out of memory.", 1);
-			return;
-		}
-		snprintf(c->client, sizeof(c->client), "%s", j->client);
-		/* New clients join at the end of the current round. */
-		if (q->cursor == NULL) {
-			c->next = c;
-		} else {
-			c->next = q->cursor->next;
-			q->cursor->next = c;
-		}
-		q->cursor = c;
-	}
-	j->next = NULL;
-	if (front) {
-		j->next = c->head;
-		c->head = j;
-		if (c->tail == NULL)
-			c->tail = j;
-	} else {
-		if (c->tail != NULL)
-			c->tail->next = j;
-		else
-			c->head = j;
-		c->tail = j;
-	}
-	q->njobs++;
-	s->queued_total++;
-	j->where = JOB_QUEUED;
-}
-
-/* Take the next job of a class, round robin across clients; NULL if none. */
-struct job *
-sched_dequeue(struct sched *s, int prio)
-{
-	struct pq *q = &s->queues[prio];
-	struct cq *c;
-	struct job *j;
-
-	if (q->cursor == NULL)
-		return NULL;
-	c = q->cursor->next;
-	j = c->head;
-	c->head = j->next;
-	if (c->head == NULL) {
-		c->tail = NULL;
-		if (c == q->cursor) {
-			q->cursor = NULL;
-		} else {
-			q->cursor->next = c->next;
-		}
-		strmap_del(q->by_client, c->client);
-		free(c);
-	} else {
-		q->cursor = c;
-	}
-	j->next = NULL;
-	j->where = JOB_NOWHERE;
-	q->njobs--;
-	s->queued_total--;
-	return j;
-}
-
-/* Remove one job from its class queue (for deadlines); it must be there. */
-static void
-unqueue(struct sched *s, struct job *j)
-{
-	struct pq *q = &s->queues[j->prio];
-	struct cq *c = strmap_get(q->by_client, j->client), *p;
-	struct job **pp;
-
-	if (c == NULL)
-		return;
-	for (pp = &c->head; *pp != NULL; pp = &(*pp)->next) {
-		if (*pp != j)
-			continue;
-		*pp = j->next;
-		if (c->tail == j) {
-			struct job *t = c->head;
-			while (t != NULL && t->next != NULL)
-				t = t->next;
-			c->tail = t;
-		}
-		j->next = NULL;
-		j->where = JOB_NOWHERE;
-		q->njobs--;
-		s->queued_total--;
-		break;
-	}
-	if (c->head != NULL)
-		return;
-	/* Unlink the now empty client queue from the ring. */
-	if (c->next == c) {
-		q->cursor = NULL;
-	} else {
-		for (p = c; p->next != c; p = p->next)
-			;
-		p->next = c->next;
-		if (q->cursor == c)
-			q->cursor = p;
-	}
-	strmap_del(q->by_client, c->client);
-	free(c);
-}
-
-/* Hand r to every waiter of j and free j. */
-void
-sched_answer(struct sched *s, struct job *j, struct sched_result *r)
-{
-	answer_waiters(s, j, r);
-	sched_job_free(s, j);
-}
-
-/* Hand r to every waiter of j; j stays. */
-void
-answer_waiters(struct sched *s, struct job *j, struct sched_result *r)
-{
-	struct sched_waiter *w, *next;
-	bool first = true;
-
-	(void)s;
-	for (w = j->waiters; w != NULL; w = next) {
-		next = w->next;
-		w->outcome = SCHED_ANSWER;
-		if (r != NULL)
-			atomic_fetch_add(&r->refs, 1);
-		w->result = r;
-		if (!j->cacheable)
-			w->cache_state = CACHE_BYPASS;
-		else
-			w->cache_state = first ? CACHE_MISS : CACHE_COALESCED;
-		if (w->cache_state == CACHE_COALESCED)
-			metrics_coalesced();
-		first = false;
-		w->done(w);
-	}
-	j->waiters = NULL;
-	j->nwaiters = 0;
-}
-
-/* Answer one waiter that gives up (deadline, full queue, dead upstream). */
-static void
-give_up(struct sched_waiter *w, int status, const char *code,
-    const char *message, int retry_after_s)
-{
-	w->next = NULL;
-	if (w->has_stale) {
-		w->outcome = SCHED_USE_STALE;
-		w->cache_state = CACHE_STALE;
-		w->result = NULL;
-	} else {
-		w->outcome = SCHED_ANSWER;
-		w->result = error_result(status, code, message, retry_after_s);
-	}
-	w->done(w);
-}
-
-/* Fail every waiter of j (stale copies win) and free j. */
-void
-sched_answer_error(struct sched *s, struct job *j, int status,
-    const char *code, const char *message, int retry_after_s)
-{
-	struct sched_waiter *w, *next;
-
-	for (w = j->waiters; w != NULL; w = next) {
-		next = w->next;
-		give_up(w, status, code, message, retry_after_s);
-	}
-	j->waiters = NULL;
-	j->nwaiters = 0;
-	sched_job_free(s, j);
-}
-
-/* Seconds a client should wait before retrying, from the backlog. */
-static int
-backlog_retry_after(struct sched *s)
-{
-	int rate = s->limiter.eff_rate > 0 ? s->limiter.eff_rate : 1;
-	int64_t secs = s->queued_total / rate + 1;
-
-	return secs > 60 ? 60 : (int)secs;
-}
-
 /*
  * The HTTP thread missed the cache, but an answer may have landed since
  * (a flight that ended between its lookup and now).  Serve that rather
@@ -537,7 +234,7 @@ sched_accept_waiter(struct sched *s, struct sched_waiter *w, int64_t now)
 				 * keeps its place and retries as a client job. */
 				bool queued = j->where == JOB_QUEUED;
 				if (queued)
-					unqueue(s, j);
+					sched_unqueue(s, j);
 				j->prio = SCHED_PRIO_CLIENT;
 				snprintf(j->client, sizeof(j->client), "%s", w->client);
 				if (queued)
@@ -549,13 +246,13 @@ sched_accept_waiter(struct sched *s, struct sched_waiter *w, int64_t now)
 	if (coalesce && answer_from_store(s, w))
 		return;
 	if (s->queued_total >= s->cfg->queue_max) {
-		give_up(w, 429, "too_many_requests",
+		sched_give_up(w, 429, "too_many_requests",
 		    "The proxy's upstream queue is full; retry later.",
-		    backlog_retry_after(s));
+		    sched_backlog_retry_after(s));
 		return;
 	}
 	if (s->breaker_until != 0 && now < s->breaker_until) {
-		give_up(w, 503, "service_unavailable",
+		sched_give_up(w, 503, "service_unavailable",
 		    "Secrets Manager is unavailable; the proxy is backing off.",
 		    (int)((s->breaker_until - now) / 1000 + 1));
 		return;
@@ -563,7 +260,7 @@ sched_accept_waiter(struct sched *s, struct sched_waiter *w, int64_t now)
 	if (s->token.access == NULL && s->token.failures > 0 && !s->token.fetching) {
 		/* IAM is failing and the next try is a backoff away: do not
 		 * park the client until then. */
-		give_up(w, 503, "service_unavailable",
+		sched_give_up(w, 503, "service_unavailable",
 		    "The proxy cannot obtain an IAM token for Secrets Manager.",
 		    (int)((s->token.next_attempt - now) / 1000 + 1));
 		return;
@@ -571,14 +268,14 @@ sched_accept_waiter(struct sched *s, struct sched_waiter *w, int64_t now)
 	prio = r->is_write || !r->cacheable ? SCHED_PRIO_WRITE : SCHED_PRIO_CLIENT;
 	j = sched_job_for_route(r, w->method, prio, w->client);
 	if (j == NULL) {
-		give_up(w, 503, "service_unavailable", "The proxy is out of memory.", 1);
+		sched_give_up(w, 503, "service_unavailable", "The proxy is out of memory.", 1);
 		return;
 	}
 	if (w->body_len > 0) {
 		j->body = malloc(w->body_len);
 		if (j->body == NULL) {
 			sched_job_free(s, j);
-			give_up(w, 503, "service_unavailable", "The proxy is out of memory.", 1);
+			sched_give_up(w, 503, "service_unavailable", "The proxy is out of memory.", 1);
 			return;
 		}
 		memcpy(j->body, w->body, w->body_len);
@@ -648,135 +345,7 @@ drain_inbox(struct sched *s, int64_t now)
 	}
 }
 
-/* ---- deadlines ---- */
-
-/* Detach waiters of j that are past their deadline; returns how many remain. */
-static int
-expire_waiters(struct sched *s, struct job *j, int64_t now)
-{
-	struct sched_waiter **pp = &j->waiters, *w;
-
-	while ((w = *pp) != NULL) {
-		if (now < w->deadline) {
-			pp = &w->next;
-			continue;
-		}
-		*pp = w->next;
-		j->nwaiters--;
-		give_up(w, 429, "too_many_requests",
-		    "The request waited too long for the upstream rate limit; retry later.",
-		    backlog_retry_after(s));
-	}
-	return j->nwaiters;
-}
-
-/* Drop the jobs of one client queue that nobody waits for any more. */
-static void
-scan_client_queue(struct sched *s, struct pq *q, struct cq *c, int64_t now)
-{
-	struct job **pp = &c->head, *j;
-
-	c->tail = NULL;
-	while ((j = *pp) != NULL) {
-		if (expire_waiters(s, j, now) == 0) {
-			*pp = j->next;
-			q->njobs--;
-			s->queued_total--;
-			j->where = JOB_NOWHERE;
-			sched_job_free(s, j);
-			continue;
-		}
-		c->tail = j;
-		pp = &j->next;
-	}
-}
-
-void
-sched_scan_deadlines(struct sched *s, int64_t now)
-{
-	int p;
-	struct job *j, **pp;
-
-	for (p = 0; p < SCHED_NPRIO; p++) {
-		struct pq *q = &s->queues[p];
-		struct cq *c, *prev;
-
-		if (p == SCHED_PRIO_REFRESH || q->cursor == NULL)
-			continue;
-		c = q->cursor;
-		do {
-			scan_client_queue(s, q, c, now);
-			c = c->next;
-		} while (c != q->cursor);
-		/* Unlink client queues that became empty. */
-		prev = q->cursor;
-		c = prev->next;
-		for (;;) {
-			struct cq *next = c->next;
-			bool last = c == q->cursor;
-
-			if (c->head == NULL) {
-				if (c == prev) {		/* the only one */
-					q->cursor = NULL;
-				} else {
-					prev->next = next;
-					if (q->cursor == c)
-						q->cursor = prev;
-				}
-				strmap_del(q->by_client, c->client);
-				free(c);
-			} else {
-				prev = c;
-			}
-			if (last || q->cursor == NULL)
-				break;
-			c = next;
-		}
-	}
-	/* Jobs waiting out a retry backoff. */
-	for (pp = &s->delayed; (j = *pp) != NULL; ) {
-		if (expire_waiters(s, j, now) == 0 && j->prio != SCHED_PRIO_REFRESH) {
-			*pp = j->next;
-			sched_job_free(s, j);
-			continue;
-		}
-		pp = &j->next;
-	}
-}
-
-/* Move retry jobs whose backoff is over back to the front of their queue. */
-static int64_t
-release_delayed(struct sched *s, int64_t now)
-{
-	struct job **pp = &s->delayed, *j;
-	int64_t next_wake = INT64_MAX;
-
-	while ((j = *pp) != NULL) {
-		if (j->not_before <= now) {
-			*pp = j->next;
-			j->where = JOB_NOWHERE;
-			sched_enqueue(s, j, true);
-		} else {
-			if (j->not_before < next_wake)
-				next_wake = j->not_before;
-			pp = &j->next;
-		}
-	}
-	return next_wake;
-}
-
 /* ---- starting jobs ---- */
-
-struct job *
-sched_next_job(struct sched *s)
-{
-	int p;
-
-	for (p = 0; p < SCHED_NPRIO; p++)
-		if (s->queues[p].njobs > 0)
-			return sched_dequeue(s, p);
-	return NULL;
-}
 
 static int64_t
 start_jobs(struct sched *s, int64_t now)
@@ -935,7 +504,7 @@ run(void *arg)
 		now = sched_now_ms();
 		drain_inbox(s, now);
 		housekeeping(s, now);
-		wake = release_delayed(s, now);
+		wake = sched_release_delayed(s, now);
 		if (token_should_fetch(&s->token, now) && s->token_easy == NULL)
 			xfer_token_start(s, now);
 		t = start_jobs(s, now);
@@ -1032,8 +601,9 @@ sched_stop(struct sched *s)
 	s->running = false;
 }
 
+/* The jobs themselves were answered and freed when the thread stopped. */
 static int
-free_job_value(const char *key, void *value, void *arg)
+forget_entry(const char *key, void *value, void *arg)
 {
 	(void)key;
 	(void)value;
@@ -1068,7 +638,7 @@ sched_free(struct sched *s)
 	store_reader_free(s->reader);
 	token_cleanup(&s->token);
 	if (s->by_key != NULL)
-		strmap_filter(s->by_key, free_job_value, NULL);
+		strmap_filter(s->by_key, forget_entry, NULL);
 	strmap_free(s->by_key);
 	strmap_free(s->nonidem);
 	strmap_free(s->touches);

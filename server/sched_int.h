@@ -1,6 +1,7 @@
 /*
  * sched_int.h: the scheduler's private structures, shared by sched.c
- * (thread, queues, fairness, deadlines) and sched_xfer.c (curl transfers,
+ * (thread loop, inbox, singleflight, housekeeping), sched_queue.c (jobs,
+ * priority classes, fairness, deadlines) and sched_xfer.c (curl transfers,
  * token exchange, answers and cache writes).
  *
  * Thread rules: everything here belongs to the scheduler thread, except
@@ -150,23 +151,34 @@ struct sched {
 	struct sched_stats	 stats;
 };
 
-/* sched.c */
-void	 sched_enqueue(struct sched *s, struct job *j, bool front);
-struct job *sched_dequeue(struct sched *s, int prio);
-/* The next job to start: the highest class first, round robin inside. */
-struct job *sched_next_job(struct sched *s);
-/* Inbox handlers, exposed for unit tests (scheduler thread). */
-void	 sched_accept_waiter(struct sched *s, struct sched_waiter *w, int64_t now);
-void	 sched_accept_refresh(struct sched *s, const char *key, int64_t now);
-void	 sched_scan_deadlines(struct sched *s, int64_t now);
-void	 sched_job_free(struct sched *s, struct job *j);
-void	 sched_answer_error(struct sched *s, struct job *j, int status,
-	    const char *code, const char *message, int retry_after_s);
-void	 sched_answer(struct sched *s, struct job *j, struct sched_result *r);
-void	 answer_waiters(struct sched *s, struct job *j, struct sched_result *r);
-void	 sched_forget_key(struct sched *s, struct job *j);
+/* sched_queue.c */
 struct job *sched_job_for_route(const struct route *r, const char *method,
 	    enum sched_prio prio, const char *client);
+void	 sched_job_free(struct sched *s, struct job *j);
+void	 sched_forget_key(struct sched *s, struct job *j);
+void	 sched_enqueue(struct sched *s, struct job *j, bool front);
+struct job *sched_dequeue(struct sched *s, int prio);
+void	 sched_unqueue(struct sched *s, struct job *j);
+/* The next job to start: the highest class first, round robin inside. */
+struct job *sched_next_job(struct sched *s);
+/* Hand r to every waiter of j (sched_answer also frees j). */
+void	 sched_answer_waiters(struct sched *s, struct job *j, struct sched_result *r);
+void	 sched_answer(struct sched *s, struct job *j, struct sched_result *r);
+void	 sched_answer_error(struct sched *s, struct job *j, int status,
+	    const char *code, const char *message, int retry_after_s);
+struct sched_result *sched_error_result(int status, const char *code,
+	    const char *message, int retry_after_s);
+/* Answer one waiter that gives up: its stale copy, else an error. */
+void	 sched_give_up(struct sched_waiter *w, int status, const char *code,
+	    const char *message, int retry_after_s);
+int	 sched_backlog_retry_after(struct sched *s);
+void	 sched_scan_deadlines(struct sched *s, int64_t now);
+/* Requeue retry jobs whose backoff ended; returns the next end, or INT64_MAX. */
+int64_t	 sched_release_delayed(struct sched *s, int64_t now);
+
+/* sched.c: inbox handlers, exposed for unit tests (scheduler thread). */
+void	 sched_accept_waiter(struct sched *s, struct sched_waiter *w, int64_t now);
+void	 sched_accept_refresh(struct sched *s, const char *key, int64_t now);
 
 /* sched_xfer.c */
 int	 xfer_start(struct sched *s, struct job *j, int64_t now);

@@ -606,7 +606,7 @@ xfer_done(struct sched *s, CURL *easy, CURLcode code, int64_t now)
 	/* Waiters first, then the disk: a reader arriving in between misses
 	 * the cache and is answered from the store by this same thread once
 	 * the write is done (sched_accept_waiter). */
-	answer_waiters(s, j, r);
+	sched_answer_waiters(s, j, r);
 	if (j->cacheable && j->key != NULL &&
 	    ((status >= 200 && status < 300 && have_info) || status == 404)) {
 		if (!have_info)
