@@ -114,9 +114,24 @@ send_response(struct req *q, struct MHD_Response *resp, int status,
 		MHD_add_response_header(resp, "X-Smproxy-Cache",
 		    sched_cache_state_name(q->cache_state));
 	q->status = status;
+	http_count(q);
 	rc = MHD_queue_response(q->conn, (unsigned int)status, resp);
 	MHD_destroy_response(resp);
 	return rc;
+}
+
+/*
+ * Count the request in the metrics when its answer is queued, so a client
+ * that reads /metrics right after its answer already sees it.
+ */
+void
+http_count(struct req *q)
+{
+	if (q->counted)
+		return;
+	q->counted = true;
+	metrics_http_request(q->route.op, q->status, q->cache_state,
+	    (double)(metrics_now_ns() - q->started_ns) / 1e9);
 }
 
 enum MHD_Result
@@ -487,7 +502,8 @@ completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 	secs = (double)(metrics_now_ns() - q->started_ns) / 1e9;
 	if (toe != MHD_REQUEST_TERMINATED_COMPLETED_OK && q->status == 0)
 		q->status = 499;	/* client went away */
-	metrics_http_request(q->route.op, q->status, q->cache_state, secs);
+	if (!q->counted)
+		http_count(q);	/* no answer was queued: the client went away */
 	if (!q->quiet_log && log_enabled(LOG_INFO)) {
 		char st[8], ms[24];
 		snprintf(st, sizeof(st), "%d", q->status);

@@ -73,6 +73,7 @@ http_serve_admin(struct req *q)
 		MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE,
 		    "text/plain; version=0.0.4; charset=utf-8");
 		q->status = 200;
+		http_count(q);
 		rc = MHD_queue_response(q->conn, 200, resp);
 		MHD_destroy_response(resp);
 		return rc;

@@ -79,6 +79,7 @@ struct req {
 	struct store_entry	*stale;
 	struct sched_waiter	 waiter;
 	int			 status;
+	bool			 counted;	/* in the metrics already */
 	enum sched_cache_state	 cache_state;
 	char			 audit_secret[ROUTE_ID_MAX + 1];
 	const char		*audit_outcome;
@@ -88,6 +89,8 @@ struct req {
 };
 
 /* http.c */
+/* Record the request in the metrics (once). */
+void	 http_count(struct req *q);
 /* This pool thread's store reader (opened on first use), or NULL. */
 struct store_reader *http_reader(struct http *h);
 enum MHD_Result http_send_bytes(struct req *q, int status, const char *ctype,
