@@ -12,6 +12,7 @@
  * Thread rules: libmicrohttpd pool threads.
  */
 #include <jansson.h>
+#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -48,6 +49,7 @@ http_serve_identity(struct req *q)
 	if (out == NULL)
 		return http_send_error(q, 500, "internal_error", "Out of memory.", 0);
 	rc = http_send_bytes(q, status, "application/json", out, len, retry_after);
+	sodium_memzero(out, len);	/* it holds a token */
 	free(out);
 	return rc;
 }
