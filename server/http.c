@@ -95,8 +95,8 @@ free_plain_cb(void *cls)
 	free(cls);
 }
 
-static enum MHD_Result
-send_response(struct req *q, struct MHD_Response *resp, int status,
+enum MHD_Result
+http_send_response(struct req *q, struct MHD_Response *resp, int status,
     const char *ctype, int retry_after_s)
 {
 	enum MHD_Result rc;
@@ -141,7 +141,7 @@ http_send_bytes(struct req *q, int status, const char *ctype,
 	struct MHD_Response *resp;
 
 	resp = MHD_create_response_from_buffer(len, (void *)body, MHD_RESPMEM_MUST_COPY);
-	return send_response(q, resp, status, ctype, retry_after_s);
+	return http_send_response(q, resp, status, ctype, retry_after_s);
 }
 
 enum MHD_Result
@@ -159,7 +159,7 @@ http_send_error(struct req *q, int status, const char *code, const char *message
 	    free_plain_cb, body);
 	if (resp == NULL)
 		free(body);
-	return send_response(q, resp, status, "application/json", retry_after_s);
+	return http_send_response(q, resp, status, "application/json", retry_after_s);
 }
 
 enum MHD_Result
@@ -173,7 +173,7 @@ http_send_entry_raw(struct req *q, struct store_entry *e)
 		store_entry_free(e);
 		return MHD_NO;
 	}
-	return send_response(q, resp, e->status, e->content_type, 0);
+	return http_send_response(q, resp, e->status, e->content_type, 0);
 }
 
 enum MHD_Result
@@ -187,7 +187,7 @@ http_send_result_raw(struct req *q, struct sched_result *r)
 		sched_result_release(r);
 		return MHD_NO;
 	}
-	return send_response(q, resp, r->status, r->content_type, r->retry_after_s);
+	return http_send_response(q, resp, r->status, r->content_type, r->retry_after_s);
 }
 
 /* ---- the scheduler's answer ---- */

@@ -26,13 +26,20 @@
 
 /* ---- the token endpoint ---- */
 
+static void
+wipe_free_str(void *p)
+{
+	sodium_memzero(p, strlen(p));
+	free(p);
+}
+
 enum MHD_Result
 http_serve_identity(struct req *q)
 {
 	char *out = NULL;
 	size_t len = 0;
 	int status, retry_after = 0;
-	enum MHD_Result rc;
+	struct MHD_Response *resp;
 	struct timespec ts;
 
 	q->quiet_log = false;
@@ -48,10 +55,14 @@ http_serve_identity(struct req *q)
 	    q->body_len, q->peer, ts.tv_sec, sched_now_ms(), &out, &len, &retry_after);
 	if (out == NULL)
 		return http_send_error(q, 500, "internal_error", "Out of memory.", 0);
-	rc = http_send_bytes(q, status, "application/json", out, len, retry_after);
-	sodium_memzero(out, len);	/* it holds a token */
-	free(out);
-	return rc;
+	/* The body holds a token: hand it over, and wipe it when sent. */
+	resp = MHD_create_response_from_buffer_with_free_callback_cls(len, out,
+	    wipe_free_str, out);
+	if (resp == NULL) {
+		wipe_free_str(out);
+		return MHD_NO;
+	}
+	return http_send_response(q, resp, status, "application/json", retry_after);
 }
 
 /* ---- who is calling ---- */

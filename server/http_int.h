@@ -93,6 +93,9 @@ struct req {
 void	 http_count(struct req *q);
 /* This pool thread's store reader (opened on first use), or NULL. */
 struct store_reader *http_reader(struct http *h);
+/* Queue resp (consumed) with the usual headers. */
+enum MHD_Result http_send_response(struct req *q, struct MHD_Response *resp,
+	    int status, const char *ctype, int retry_after_s);
 enum MHD_Result http_send_bytes(struct req *q, int status, const char *ctype,
 	    const void *body, size_t len, int retry_after_s);
 enum MHD_Result http_send_error(struct req *q, int status, const char *code,
