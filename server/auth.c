@@ -357,12 +357,6 @@ auth_reload(struct auth *a, struct cfg *cfg)
 	return 0;
 }
 
-bool
-auth_disabled(const struct auth *a)
-{
-	return a->mode == CFG_AUTH_NONE;
-}
-
 /* ---- identifying callers ---- */
 
 static const struct auth_client *

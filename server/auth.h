@@ -70,9 +70,6 @@ int	 auth_identify(struct auth *a, const char *authorization, int64_t wall_s,
 	    const struct auth_client **who, struct auth_policy **snap);
 void	 auth_release(struct auth_policy *snap);
 
-/* True when authentication is off (mode none). */
-bool	 auth_disabled(const struct auth *a);
-
 /* May c read a secret with this id and group ("" when unknown)?  A NULL
  * client (mode none) may read everything. */
 bool	 auth_may_read(const struct auth_client *c, const char *secret_id,

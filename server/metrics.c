@@ -120,15 +120,6 @@ metrics_auth_failure(enum metrics_auth_reason r)
 		atomic_fetch_add(&auth_failures[r], 1);
 }
 
-uint64_t
-metrics_http_count(enum route_op op, int status, enum sched_cache_state cs)
-{
-	return atomic_load(&http_total[op_slot(op)][code_slot(status)][cs]);
-}
-
-uint64_t metrics_stale_count(void) { return atomic_load(&stale_total); }
-uint64_t metrics_coalesced_count(void) { return atomic_load(&coalesced_total); }
-
 /* ---- rendering ---- */
 
 struct out {

@@ -52,9 +52,4 @@ struct metrics_gauges {
 /* Render the exposition text; malloc'd, caller frees; NULL on failure. */
 char	*metrics_render(const struct metrics_gauges *g, size_t *len);
 
-/* Test hooks: read a counter back. */
-uint64_t metrics_http_count(enum route_op op, int status, enum sched_cache_state cs);
-uint64_t metrics_stale_count(void);
-uint64_t metrics_coalesced_count(void);
-
 #endif
